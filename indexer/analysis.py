@@ -1,0 +1,214 @@
+"""The one Japanese analyzer (fugashi + unidic-lite), used for indexing and for queries.
+
+Composed like `whoosh.analysis`: ``JapaneseTokenizer() | PosStopFilter() | LowercaseFilter() |
+ProlongedSoundFilter()``. The tokenizer folds the text (NFKC) before tagging, emits base forms
+without unidic's English glosses, and reports character offsets in the *original* text.
+
+The fugashi `Tagger` cannot be pickled and must not be shared across threads: it lives in a
+thread-local, created lazily, never in the analyzer's pickled state.
+
+>>> [t.text for t in japanese_analyzer()("内製化を進めた")]
+['内製', '化', '進める']
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
+
+from .normalize import fold
+
+#: Bump when tokens change: an index built with another version is rebuilt.
+ANALYZER_VERSION = 1
+
+STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "感動詞", "接続詞"})
+STOP_WORDS = frozenset(
+    "する ある いる なる おる れる られる せる させる こと もの よう ため とき ところ これ それ あれ "
+    "この その あの ここ そこ どれ どの ので".split()
+)
+_GLOSS = re.compile(r"^(.+?)-[A-Za-z][A-Za-z .'&-]*$")
+_KATAKANA_WORD = re.compile(r"^[\u30a1-\u30fa\u30fc]+$")
+_MAX_CHUNK = 2000
+_local = threading.local()
+
+
+def _tagger():
+    tagger = getattr(_local, "tagger", None)
+    if tagger is None:
+        import fugashi
+        import unidic_lite
+
+        tagger = fugashi.Tagger(f'-r "{unidic_lite.DICDIR}/mecabrc" -d "{unidic_lite.DICDIR}"')
+        _local.tagger = tagger
+    return tagger
+
+
+@dataclass(frozen=True)
+class Morpheme:
+    """One morpheme of folded text with its offsets in the original text."""
+
+    surface: str
+    base_form: str
+    tag: str
+    reading: str
+    start: int
+    end: int
+
+
+def strip_gloss(lemma: str) -> str:
+    """Drop unidic's English gloss from a lemma.
+
+    >>> strip_gloss("クラウド-crowd")
+    'クラウド'
+    """
+    m = _GLOSS.match(lemma)
+    return m.group(1) if m else lemma
+
+
+def _chunks(text: str) -> Iterator[tuple[int, str]]:
+    """Lines of `text` (long lines cut after 。) with their offsets: MeCab is fastest on short input."""
+    offset = 0
+    for line in text.split("\n"):
+        if len(line) <= _MAX_CHUNK:
+            if line.strip():
+                yield offset, line
+        else:
+            start = 0
+            while start < len(line):
+                cut = line.rfind("。", start, start + _MAX_CHUNK)
+                stop = cut + 1 if cut > start else min(len(line), start + _MAX_CHUNK)
+                yield offset + start, line[start:stop]
+                start = stop
+        offset += len(line) + 1
+
+
+def morphemes(text: str) -> list[Morpheme]:
+    """Tag `text` after folding; offsets point into `text` itself.
+
+    >>> [(m.surface, m.base_form) for m in morphemes("ｻｰﾊﾞｰ")]
+    [('サーバー', 'サーバー')]
+    """
+    folded = fold(text or "")
+    tagger = _tagger()
+    out: list[Morpheme] = []
+    for offset, chunk in _chunks(folded.text):
+        pos = 0
+        for node in tagger(chunk):
+            surface = node.surface
+            if not surface:
+                continue
+            found = chunk.find(surface, pos)
+            start = found if found >= 0 else pos
+            end = start + len(surface)
+            pos = end
+            feats = node.feature_raw.split(",")
+            base = feats[10] if len(feats) > 17 and feats[10] not in ("", "*") else surface
+            reading = feats[17] if len(feats) > 17 and feats[17] != "*" else ""
+            o_start, o_end = folded.span(offset + start, offset + end)
+            out.append(Morpheme(surface, strip_gloss(base), feats[0], reading, o_start, o_end))
+    return out
+
+
+class JapaneseTokenizer(Tokenizer):
+    """Whoosh tokenizer emitting base forms, with `surface`, `tag` and `reading` on each token."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self).__name__)
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.surface, t.tag, t.reading = value, "名詞", ""
+            t.boost, t.stopped = 1.0, False
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        for i, m in enumerate(morphemes(value)):
+            t.text = m.base_form
+            t.surface, t.tag, t.reading = m.surface, m.tag, m.reading
+            t.boost, t.stopped = 1.0, False
+            if keeporiginal:
+                t.original = m.surface
+            if positions:
+                t.pos = start_pos + i
+            if chars:
+                t.startchar, t.endchar = start_char + m.start, start_char + m.end
+            yield t
+
+
+class PosStopFilter(Filter):
+    """Drop particles, auxiliaries, punctuation, fillers and a few very common base forms.
+
+    Positions are renumbered over the kept tokens, so a phrase query made of the same analyzer's
+    output matches regardless of the particles between its words.
+    """
+
+    def __init__(self, stop_pos: frozenset[str] = STOP_POS, stop_words: frozenset[str] = STOP_WORDS):
+        self.stop_pos = stop_pos
+        self.stop_words = stop_words
+
+    def __call__(self, tokens):
+        kept = 0
+        for t in tokens:
+            stop = t.tag in self.stop_pos or t.text in self.stop_words or not t.text.strip()
+            if stop:
+                if not t.removestops:
+                    t.stopped = True
+                    yield t
+                continue
+            if t.positions:
+                t.pos = kept
+            kept += 1
+            yield t
+
+
+class ProlongedSoundFilter(Filter):
+    """Fold a trailing long-vowel mark of katakana words of four or more characters (サーバー → サーバ).
+
+    >>> [t.text for t in ProlongedSoundFilter()([Token(text="サーバー")])]
+    ['サーバ']
+    """
+
+    def __call__(self, tokens):
+        for t in tokens:
+            text = t.text
+            if len(text) >= 4 and text.endswith("ー") and _KATAKANA_WORD.match(text):
+                t.text = text[:-1]
+            yield t
+
+
+def japanese_analyzer():
+    """The analyzer of the `text` and `title` fields."""
+    return JapaneseTokenizer() | PosStopFilter() | LowercaseFilter() | ProlongedSoundFilter()
+
+
+def analyze(text: str) -> list[str]:
+    """Index terms of `text`, as the index stores them.
+
+    >>> analyze("ＤＸとサーバー")
+    ['dx', 'サーバ']
+    """
+    return [t.text for t in japanese_analyzer()(text)]

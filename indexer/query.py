@@ -1,0 +1,131 @@
+"""Parse what a member types into Whoosh queries: keywords, "phrases", field filters, questions.
+
+- Quoted text ("…" or “…”) is a phrase.
+- Space-separated keywords must all match (AND); a keyword the analyzer splits (内製化 → 内製|化,
+  自治体クラウド → 自治|体|クラウド) matches as a phrase, so a compound is found as a whole.
+- A natural-language question (particles, many content words, ？) is not ANDed: every content
+  word is an optional clause and BM25 weighs them (OR), so questions never come back empty.
+- `field:value` tokens (speaker:, session:, type:, part:, from:, to:, role:) become filters.
+
+>>> p = parse_query('クラウド 契約 speaker:北条')
+>>> (p.mode, p.groups, p.filters)
+('and', [['クラウド'], ['契約']], {'speaker': '北条'})
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as Q
+
+from .analysis import STOP_POS, japanese_analyzer, morphemes
+
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 64
+FILTER_FIELDS = {
+    "speaker": "speaker", "話者": "speaker", "発言者": "speaker",
+    "session": "session", "回": "session",
+    "type": "type", "種類": "type",
+    "part": "part", "パート": "part",
+    "from": "from", "to": "to",
+    "speaker_role": "speaker_role", "役職": "speaker_role",
+}
+_TOKEN = re.compile(r'([^\s"“”＂:：]+)[:：]("[^"]*"|“[^”]*”|[^\s]+)|"([^"]*)"|“([^”]*)”|＂([^＂]*)＂|(\S+)')
+_QUESTION_END = re.compile(r"[?？]$|(か|かな|ですか|ますか|でしょうか|のか)[。．.]?$")
+
+
+@dataclass
+class ParsedQuery:
+    """A query split into term groups (each group: the terms of one keyword or phrase), and filters."""
+
+    text: str
+    groups: list[list[str]] = field(default_factory=list)
+    phrases: list[bool] = field(default_factory=list)
+    filters: dict[str, str] = field(default_factory=dict)
+    mode: str = "and"
+
+    @property
+    def terms(self) -> list[str]:
+        seen: list[str] = []
+        for g in self.groups:
+            for t in g:
+                if t not in seen:
+                    seen.append(t)
+        return seen
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms
+
+
+def _analyze(text: str) -> list[str]:
+    return [t.text for t in japanese_analyzer()(text)]
+
+
+def is_question(chunk: str) -> bool:
+    """True for a natural-language question rather than keywords.
+
+    >>> is_question("ガバメントクラウド移行で費用は下がったか"), is_question("内製化")
+    (True, False)
+    """
+    chunk = chunk.strip()
+    if _QUESTION_END.search(chunk):
+        return True
+    ms = morphemes(chunk)
+    function_words = sum(1 for m in ms if m.tag in ("助詞", "助動詞"))
+    content = sum(1 for m in ms if m.tag not in STOP_POS)
+    return function_words >= 2 or (function_words >= 1 and content >= 3) or content >= 5
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Split the raw query string; never raises, whatever the input."""
+    text = (text or "").replace("\x00", " ")[:MAX_QUERY_CHARS]
+    parsed = ParsedQuery(text=text)
+    words: list[tuple[str, bool]] = []
+    for m in _TOKEN.finditer(text):
+        fname, fvalue, q1, q2, q3, plain = m.groups()
+        if fname is not None and fname.lower() in FILTER_FIELDS:
+            parsed.filters[FILTER_FIELDS[fname.lower()]] = fvalue.strip('"“”')
+        elif fname is not None:
+            words.append((m.group(0), False))
+        elif q1 is not None or q2 is not None or q3 is not None:
+            words.append((q1 if q1 is not None else q2 if q2 is not None else q3, True))
+        elif plain:
+            words.append((plain.strip('"“”＂'), False))
+    question = any(not quoted and is_question(w) for w, quoted in words) if words else False
+    parsed.mode = "or" if question else "and"
+    for w, quoted in words:
+        terms = _analyze(w)[:MAX_TERMS]
+        if terms:
+            parsed.groups.append(terms)
+            parsed.phrases.append(quoted)
+    return parsed
+
+
+def _group_query(fieldname: str, terms: list[str], boost: float = 1.0) -> Q.Query:
+    if len(terms) == 1:
+        return Q.Term(fieldname, terms[0], boost=boost)
+    return Q.Phrase(fieldname, terms, boost=boost)
+
+
+def build_query(parsed: ParsedQuery, mode: str | None = None, title_boost: float = 0.3) -> Q.Query | None:
+    """The scored Whoosh query over `text`: AND of keyword groups, or OR over every term for questions.
+
+    Title words only raise the score of passages that match on their own text.
+    """
+    mode = mode or parsed.mode
+    if parsed.empty:
+        return None
+    if mode == "or":
+        clauses: list[Q.Query] = [Q.Term("text", t) for t in parsed.terms]
+        for terms, quoted in zip(parsed.groups, parsed.phrases, strict=True):
+            if quoted and len(terms) > 1:
+                clauses.append(Q.Phrase("text", terms, boost=2.0))
+        required: Q.Query = Q.Or(clauses)
+    else:
+        musts = [_group_query("text", terms) for terms in parsed.groups]
+        required = Q.And(musts) if len(musts) > 1 else musts[0]
+    if not title_boost:
+        return required
+    return Q.AndMaybe(required, Q.Or([Q.Term("title", t, boost=title_boost) for t in parsed.terms]))

@@ -1,0 +1,67 @@
+"""The one Whoosh schema. Each indexed record is a *passage*: a bounded piece of one speaker turn.
+
+A turn (segment) of any length stays whole for display: its passages are stored in order with
+their offsets and joined back. The first passage of a document's first turn carries the
+document's own metadata (`doc_meta`).
+"""
+
+from __future__ import annotations
+
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+
+from .analysis import ANALYZER_VERSION, japanese_analyzer
+
+#: Bump when the schema changes. With ANALYZER_VERSION it is stored beside the index;
+#: an index of another version is refused and rebuilt.
+SCHEMA_VERSION = 1
+VERSION = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION}
+
+#: Longest passage indexed as one record (characters); longer turns are cut at sentence ends.
+PASSAGE_CHARS = 400
+
+
+def make_schema() -> Schema:
+    """Build the schema (its analyzer is pickled into the index: keep import paths stable)."""
+    analyzer = japanese_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        seg_id=ID(stored=True, sortable=True),
+        doc_id=ID(stored=True),
+        order=NUMERIC(stored=True, sortable=True),
+        passage=NUMERIC(stored=True),
+        offset=STORED,
+        session=ID(stored=True, sortable=True),
+        date=ID(stored=True, sortable=True),
+        doc_type=ID(stored=True, sortable=True),
+        visibility=ID(stored=True),
+        speaker=ID(stored=True, sortable=True),
+        speaker_role=ID(stored=True),
+        part=ID(stored=True, sortable=True),
+        qa=ID(stored=True),
+        answers_to=STORED,
+        start=STORED,
+        end=STORED,
+        title=TEXT(analyzer=analyzer, stored=True),
+        text=TEXT(analyzer=analyzer, stored=True, chars=True),
+        doc_meta=STORED,
+    )
+
+
+def split_passages(text: str, limit: int = PASSAGE_CHARS) -> list[str]:
+    """Cut `text` into pieces of at most `limit` characters at line or sentence ends; joined, they are `text`.
+
+    >>> split_passages("一文目。二文目。", 5)
+    ['一文目。', '二文目。']
+    """
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > limit:
+        window = text[start : start + limit]
+        cut = max(window.rfind("\n"), window.rfind("。"), window.rfind("？"), window.rfind("！"))
+        stop = start + cut + 1 if cut >= limit // 3 else start + limit
+        pieces.append(text[start:stop])
+        start = stop
+    pieces.append(text[start:])
+    return pieces

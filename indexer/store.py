@@ -1,0 +1,197 @@
+"""The index on disk: create, open (version-checked), add/replace/remove documents, rebuild.
+
+The index directory holds pickled code (Whoosh pickles the schema): only open directories this
+program created. Never open an index that came from an upload or another machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.index import LockError
+from whoosh.query import Term
+
+from .errors import IndexError_
+from .models import Document, Segment
+from .schema import VERSION, make_schema, split_passages
+
+VERSION_FILE = "kb-version.json"
+DEFAULT_INDEX = ".kb/index"
+WRITE_TIMEOUT = 30.0
+
+
+def default_index_dir() -> Path:
+    """`$KB_INDEX` or `.kb/index` under the current directory."""
+    return Path(os.environ.get("KB_INDEX") or DEFAULT_INDEX)
+
+
+def head_id(doc_id: str) -> str:
+    """Id of the record that carries a document's metadata."""
+    return f"{doc_id}#0000.0"
+
+
+def _records(doc: Document) -> Iterable[dict]:
+    meta = {k: v for k, v in doc.to_dict().items() if k != "segments"}
+    meta["segments"] = len(doc.segments)
+    for seg in doc.segments:
+        seg_id = doc.segment_id(seg.order)
+        offset = 0
+        for k, piece in enumerate(split_passages(seg.text)):
+            rec = {
+                "id": f"{seg_id}.{k}",
+                "seg_id": seg_id,
+                "doc_id": doc.id,
+                "order": seg.order,
+                "passage": k,
+                "offset": offset,
+                "session": str(doc.session) if doc.session is not None else "",
+                "date": doc.date,
+                "doc_type": doc.type,
+                "visibility": seg.visibility,
+                "speaker": seg.speaker,
+                "speaker_role": seg.speaker_role,
+                "part": seg.part,
+                "qa": seg.qa,
+                "answers_to": seg.answers_to,
+                "start": seg.start,
+                "end": seg.end,
+                "title": doc.title,
+                "text": piece,
+            }
+            if seg.order == 0 and k == 0:
+                rec["id"] = head_id(doc.id)
+                rec["doc_meta"] = json.dumps(meta, ensure_ascii=False)
+            offset += len(piece)
+            yield {k2: v for k2, v in rec.items() if v is not None and v != ""}
+
+
+class Index:
+    """A Whoosh index of passages at `path`."""
+
+    def __init__(self, path: str | Path, create: bool = False):
+        self.path = Path(path)
+        if create:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.ix = whoosh_index.create_in(str(self.path), make_schema())
+            (self.path / VERSION_FILE).write_text(json.dumps(VERSION))
+            return
+        if not whoosh_index.exists_in(str(self.path)):
+            raise IndexError_(f"索引が見つかりません: {self.path}（先に `kb index corpus` で作成してください）")
+        found = self.version_on_disk()
+        if found != VERSION:
+            raise IndexError_(
+                f"索引の版（{found}）がこのプログラム（{VERSION}）と異なります。`kb index` で作り直してください。"
+            )
+        self.ix = whoosh_index.open_dir(str(self.path))
+
+    def version_on_disk(self) -> dict | None:
+        try:
+            return json.loads((self.path / VERSION_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def writer(self, **kwargs):
+        try:
+            return self.ix.writer(timeout=WRITE_TIMEOUT, **kwargs)
+        except LockError:
+            raise IndexError_("他の更新作業が進行中のため、索引を更新できませんでした。しばらくしてからやり直してください。") from None
+
+    def searcher(self):
+        return self.ix.searcher()
+
+    def content_hash(self, doc_id: str) -> str | None:
+        meta = self.document_meta(doc_id)
+        return meta.get("content_hash") if meta else None
+
+    def document_meta(self, doc_id: str) -> dict | None:
+        with self.ix.searcher() as s:
+            stored = s.document(id=head_id(doc_id))
+        return json.loads(stored["doc_meta"]) if stored and "doc_meta" in stored else None
+
+    def doc_ids(self) -> list[str]:
+        with self.ix.searcher() as s:
+            return [t.decode("utf-8") for t in s.reader().lexicon("doc_id")]
+
+    def put(self, docs: Iterable[Document], procs: int = 1) -> list[str]:
+        """Add or replace documents in one commit (searchers see all of them or none)."""
+        done = []
+        w = self.writer(procs=procs, limitmb=256, multisegment=procs > 1) if procs > 1 else self.writer()
+        try:
+            for doc in docs:
+                w.delete_by_term("doc_id", doc.id)
+                for rec in _records(doc):
+                    w.add_document(**rec)
+                done.append(doc.id)
+        except BaseException:
+            w.cancel()
+            raise
+        w.commit()
+        return done
+
+    def remove(self, doc_id: str) -> int:
+        """Remove a document by id; returns the number of passages deleted."""
+        w = self.writer()
+        try:
+            n = w.delete_by_query(Term("doc_id", doc_id))
+        except BaseException:
+            w.cancel()
+            raise
+        if n:
+            w.commit()
+        else:
+            w.cancel()
+        return n
+
+
+def build_index(path: str | Path, docs: Iterable[Document], procs: int = 1) -> Index:
+    """Build a fresh index in a temporary directory and swap it in place of `path` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".kb-build-", dir=path.parent))
+    try:
+        Index(tmp, create=True).put(docs, procs=procs)
+        old = None
+        if path.exists():
+            old = path.with_name(path.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            path.rename(old)
+        tmp.rename(path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Index(path)
+
+
+def segments_from_records(records: list[dict]) -> list[Segment]:
+    """Join stored passages (any order) back into whole segments."""
+    by_seg: dict[int, list[dict]] = {}
+    for r in records:
+        by_seg.setdefault(r["order"], []).append(r)
+    segs = []
+    for order in sorted(by_seg):
+        parts = sorted(by_seg[order], key=lambda r: r.get("passage", 0))
+        r = parts[0]
+        segs.append(
+            Segment(
+                order=order,
+                text="".join(p.get("text", "") for p in parts),
+                speaker=r.get("speaker", ""),
+                speaker_role=r.get("speaker_role", ""),
+                part=r.get("part", "other"),
+                start=r.get("start"),
+                end=r.get("end"),
+                visibility=r.get("visibility", "public"),
+                qa=r.get("qa", ""),
+                answers_to=r.get("answers_to"),
+                key=r.get("seg_id", "") if not r.get("seg_id", "").endswith(f"#{order:04d}") else "",
+            )
+        )
+    return segs
