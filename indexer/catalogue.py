@@ -76,6 +76,17 @@ class Catalogue:
                 return dict(meta)
         return {}
 
+    def default_id(self, path: str | Path) -> str:
+        """A document id from the file's path: relative to the catalogue when inside it (`s06/qa.vtt` → `s06-qa`)."""
+        p = Path(path)
+        if self.root is not None:
+            try:
+                rel = p.resolve().relative_to(self.root.resolve())
+                return "-".join([*rel.parent.parts, rel.stem])
+            except ValueError:
+                pass
+        return p.stem
+
     def session(self, number: int | None) -> Session | None:
         return self.sessions.get(number) if number is not None else None
 

@@ -18,6 +18,21 @@ from .search import Filters, KnowledgeBase
 from .store import Index, default_index_dir
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
+#: Modules adding subcommands: each has `register(subparsers)` and `run(args, index_dir) -> int`.
+PLUGINS = ("indexer.evaluate", "indexer.bench")
+
+
+def _plugins() -> dict:
+    import importlib
+
+    mods = {}
+    for name in PLUGINS:
+        try:
+            mods[name] = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+    return mods
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="Web アプリを起動（127.0.0.1）")
     s.add_argument("--port", type=int, default=8501)
     s.add_argument("--address", default="127.0.0.1")
+    for mod in _plugins().values():
+        for command in mod.register(sub):
+            p.set_defaults(**{f"_plugin_{command}": mod})
     return p
 
 
@@ -124,6 +142,9 @@ def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     index_dir = args.index or default_index_dir()
     cmd = args.command
+    plugin = getattr(args, f"_plugin_{cmd}", None)
+    if plugin is not None:
+        return plugin.run(args, index_dir)
 
     if cmd == "index":
         ix = index_corpus(args.dir, index_dir, procs=max(1, args.procs))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +17,10 @@ from .catalogue import CATALOGUE_NAME, Catalogue
 from .errors import IngestError
 from .models import Document
 from .segments import build_document
-from .sources import CAPTION_SUFFIXES, TEXT_SUFFIXES, read_source
+from .sources import CAPTION_SUFFIXES, DOCUMENT_SUFFIXES, TEXT_SUFFIXES, read_source
 from .store import Index, build_index
 
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | CAPTION_SUFFIXES
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | CAPTION_SUFFIXES | DOCUMENT_SUFFIXES
 
 
 @dataclass
@@ -62,13 +63,15 @@ def corpus_files(root: Path) -> list[Path]:
 
 
 def find_catalogue(paths: Iterable[Path]) -> Catalogue:
-    """The catalogue of the nearest directory (of the first file) holding `sessions.yaml`."""
+    """The catalogue of the nearest directory (of the first file) holding `sessions.yaml`;
+    else `$KB_CATALOGUE`, else `corpus/sessions.yaml` under the current directory, else an empty one."""
     for p in paths:
         for d in [p if p.is_dir() else p.parent, *p.resolve().parents]:
             if (d / CATALOGUE_NAME).exists():
                 return Catalogue.load(d)
         break
-    return Catalogue()
+    fallback = Path(os.environ.get("KB_CATALOGUE") or Path("corpus") / CATALOGUE_NAME)
+    return Catalogue.load(fallback) if fallback.exists() else Catalogue()
 
 
 def load_corpus(root: Path, catalogue: Catalogue | None = None) -> Iterator[Document]:

@@ -5,6 +5,7 @@
   自治体クラウド → 自治|体|クラウド) matches as a phrase, so a compound is found as a whole.
 - A natural-language question (particles, many content words, ？) is not ANDed: every content
   word is an optional clause and BM25 weighs them (OR), so questions never come back empty.
+- A keyword also matches the speaker's name (田村 finds 田村's turns), with a lower weight.
 - `field:value` tokens (speaker:, session:, type:, part:, from:, to:, role:) become filters.
 
 >>> p = parse_query('クラウド 契約 speaker:北条')
@@ -23,6 +24,7 @@ from .analysis import STOP_POS, japanese_analyzer, morphemes
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 64
+SPEAKER_BOOST = 0.5
 FILTER_FIELDS = {
     "speaker": "speaker", "話者": "speaker", "発言者": "speaker",
     "session": "session", "回": "session",
@@ -119,12 +121,14 @@ def build_query(parsed: ParsedQuery, mode: str | None = None, title_boost: float
         return None
     if mode == "or":
         clauses: list[Q.Query] = [Q.Term("text", t) for t in parsed.terms]
+        clauses += [Q.Term("speaker_text", t, boost=SPEAKER_BOOST) for t in parsed.terms]
         for terms, quoted in zip(parsed.groups, parsed.phrases, strict=True):
             if quoted and len(terms) > 1:
                 clauses.append(Q.Phrase("text", terms, boost=2.0))
         required: Q.Query = Q.Or(clauses)
     else:
-        musts = [_group_query("text", terms) for terms in parsed.groups]
+        musts = [Q.Or([_group_query("text", terms), _group_query("speaker_text", terms, SPEAKER_BOOST)])
+                 for terms in parsed.groups]
         required = Q.And(musts) if len(musts) > 1 else musts[0]
     if not title_boost:
         return required

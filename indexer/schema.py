@@ -42,6 +42,7 @@ def make_schema() -> Schema:
         start=STORED,
         end=STORED,
         title=TEXT(analyzer=analyzer, stored=True),
+        speaker_text=TEXT(analyzer=analyzer),
         text=TEXT(analyzer=analyzer, stored=True, chars=True),
         doc_meta=STORED,
     )

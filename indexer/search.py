@@ -153,7 +153,10 @@ class KnowledgeBase:
                 continue
             seen.add(seg)
             for name, col in cols.items():
-                value = col[docnum]
+                try:
+                    value = col[docnum]
+                except IndexError:  # Whoosh stores no trailing empty values in a segment's column
+                    continue
                 if isinstance(value, bytes):
                     value = value.decode("utf-8")
                 if value:
@@ -171,7 +174,8 @@ class KnowledgeBase:
                                   collapse_limit=1, **kwargs)
         hits = []
         for r in list(results)[(page - 1) * page_size:]:
-            hits.append(self._hit(searcher, parsed, r.docnum, r.fields(), r.score or 0.0, filt))
+            score = r.score if isinstance(r.score, int | float) else 0.0  # a sort key when sorted by date
+            hits.append(self._hit(searcher, parsed, r.docnum, r.fields(), score, filt))
         return hits
 
     def _spans(self, searcher, terms: list[str], docnum: int) -> list[Span]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .catalogue import Catalogue
 from .errors import IngestError
-from .models import DOC_TYPES, PARTS, VISIBILITIES, Document, Segment
+from .models import DOC_TYPES, PARTS, TYPE_LABELS, VISIBILITIES, Document, Segment
 from .sources import Source
 from .speakers import normalize_name, parse_turn
 
@@ -28,6 +28,7 @@ _PART_WORDS = (
 _PART_ALIASES = {"講義": "lecture", "ゲスト講演": "guest_talk", "質疑応答": "qa", "ディスカッション": "discussion",
                  "報告": "report", "レポート": "report"}
 MAX_CAPTION_TURN_CHARS = 600
+MODERATOR_ROLES = frozenset({"事務局", "事務局長", "司会", "議長", "副議長", "委員長"})
 
 
 def part_of_heading(heading: str) -> str | None:
@@ -92,9 +93,13 @@ def build_document(source: Source, catalogue: Catalogue | None = None, overrides
     if visibility not in VISIBILITIES:
         raise IngestError(f"公開範囲（visibility）は public か members です: {visibility}")
     date = _check_date(meta["date"]) if meta.get("date") else (info.date if info else "")
-    default_title = f"第{session}回 {info.title}" if info and info.title else Path(source.path).stem
+    if info and info.title:
+        label = TYPE_LABELS.get(doc_type, doc_type)
+        default_title = f"{info.title if info.title.startswith('第') else f'第{session}回 {info.title}'}（{label}）"
+    else:
+        default_title = Path(source.path).stem
     doc = Document(
-        id=_doc_id(meta.get("id") or Path(source.path).stem),
+        id=_doc_id(meta.get("id") or catalogue.default_id(source.path)),
         session=session,
         type=doc_type,
         title=str(meta.get("title") or default_title),
@@ -219,7 +224,9 @@ def link_questions(segments: list[Segment], answerers: set[str], guests: list[st
     if catalogue is not None and len(guests) == 1:
         lone_guest = catalogue.directory.resolve(*normalize_name(guests[0]))[0]
     for seg in segments:
-        if seg.qa == "question" or (not seg.qa and seg.part == "qa" and seg.speaker and seg.speaker not in answerers):
+        moderator = seg.speaker_role in MODERATOR_ROLES
+        if seg.qa == "question" or (not seg.qa and seg.part == "qa" and seg.speaker and not moderator
+                                    and seg.speaker not in answerers):
             seg.qa, seg.answers_to = "question", None
             question = seg
         elif seg.qa == "answer" or (seg.part == "qa" and question is not None and seg.speaker in answerers):

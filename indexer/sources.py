@@ -16,10 +16,10 @@ from pathlib import Path
 import yaml
 
 from .errors import IngestError
+from .formats import DOCUMENT_SUFFIXES, MAX_FILE_BYTES, check_lines, read_document
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 CAPTION_SUFFIXES = {".vtt", ".srt"}
-MAX_FILE_BYTES = 50 * 1024 * 1024
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*(?:\n|\Z)", re.S)
 _CANDIDATES = ("utf_8", "cp932", "euc_jp", "iso2022_jp")
 
@@ -69,6 +69,9 @@ def decode(data: bytes) -> tuple[str, str]:
         pass
     encoding = _detect(data)
     if encoding is None:
+        head = data[:65536]
+        if sum(1 for b in head if b < 9 or 13 < b < 32) > len(head) // 100:
+            raise IngestError("バイナリファイルのようです（制御文字が多数含まれています）。テキスト・字幕・文書ファイルを指定してください。")
         raise IngestError("文字コードを判別できませんでした（UTF-8 / CP932 / EUC-JP のいずれでもありません）。")
     return _clean(data.decode(encoding)), encoding
 
@@ -134,24 +137,29 @@ def read_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
 
 
 def read_source(path: str | Path, data: bytes | None = None) -> Source:
-    """Read and decode one file by its suffix (.txt/.md with front matter, .vtt, .srt)."""
+    """Read and decode one file by its suffix (.txt/.md with front matter, .vtt, .srt, .html, .docx, .pdf)."""
     path = Path(path)
     if data is None:
         data = read_bytes(path)
     suffix = path.suffix.lower()
     digest = hashlib.sha256(data).hexdigest()
+    if suffix in DOCUMENT_SUFFIXES:
+        text, label, meta = read_document(data, str(path))
+        return Source(str(path), text, label, meta, None, digest)
     if suffix in TEXT_SUFFIXES:
         text, encoding = decode(data)
+        check_lines(text)
         meta, body = split_front_matter(text)
         return Source(str(path), body, encoding, meta, None, digest)
     if suffix in CAPTION_SUFFIXES:
         text, encoding = decode(data)
+        check_lines(text)
         cues = read_captions(text, "srt" if suffix == ".srt" else "vtt")
         return Source(str(path), "\n".join(c.text for c in cues), encoding, {}, cues, digest)
-    raise IngestError(f"対応していないファイル形式です: {path.suffix or '(拡張子なし)'}（対応: .txt .md .vtt .srt）")
+    raise IngestError(f"対応していないファイル形式です: {path.suffix or '(拡張子なし)'}（対応: .txt .md .markdown .vtt .srt .html .htm .docx .pdf）")
 
 
-_ZOOM_SPEAKER = re.compile(r"^([^\s:：<>]{1,30})\s*[:：]\s*(.+)$", re.S)
+_ZOOM_SPEAKER = re.compile(r"^([^\s:：<>]{1,20}(?:[ 　][^\s:：<>]{1,10})?)\s*[:：]\s*(.+)$", re.S)
 
 
 def read_captions(text: str, fmt: str = "vtt") -> list[Cue]:

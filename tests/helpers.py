@@ -1,0 +1,95 @@
+"""Tiny corpora and index builders shared by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from indexer.ingest import index_corpus
+from indexer.search import KnowledgeBase
+
+CATALOGUE = """\
+people:
+  - name: 北条 真琴
+    aliases: [北条, 北条座長]
+    role: 座長
+  - name: 佐伯 一郎
+    role: ゲスト
+  - name: 田村 花子
+    role: 参加者
+sessions:
+  - number: 1
+    date: 2025-06-17
+    title: 推進体制と人材
+    chair: 北条 真琴
+    guests: [佐伯 一郎]
+    documents:
+      - {file: s01/report.md, type: report, visibility: public}
+  - number: 2
+    date: 2025-08-19
+    title: クラウド契約
+    chair: 北条 真琴
+"""
+
+REPORT = """\
+---
+id: r1
+title: 第1回レポート
+---
+# 第1回レポート 推進体制と人材
+
+ネットワークの内製化と予算について、座長が講義しました。
+
+防災の取り組みも紹介されました。
+"""
+
+TRANSCRIPT = """\
+---
+id: t1
+session: 1
+type: transcript
+visibility: public
+members_only_parts: [discussion]
+title: 第1回 トランスクリプト
+---
+## 講義
+【北条座長】本日は推進体制の話をします。サーバーの更新も含めてです。
+
+## ゲスト講演
+佐伯：決裁システムを内製化しました。ＤＸの第一歩です。
+
+## 質疑応答
+田村：内製化で費用は下がりましたか？
+佐伯：三割ほど下がりました。サーバ代が大きいです。
+田村：人材はどう確保しましたか？
+佐伯：庁内公募です。
+
+## ディスカッション
+田村：ここだけの話、プロジェクト翠嵐のベンダー見積は高すぎました。
+"""
+
+MEMBERS = """\
+---
+id: m2
+session: 2
+type: transcript
+visibility: members
+title: 第2回 会員限定
+---
+## ディスカッション
+【北条座長】秘匿語カワセミ計画について議論します。<script>alert(1)</script> **太字**
+"""
+
+
+def write_corpus(root: Path) -> Path:
+    (root / "s01").mkdir(parents=True, exist_ok=True)
+    (root / "s02").mkdir(parents=True, exist_ok=True)
+    (root / "sessions.yaml").write_text(CATALOGUE, encoding="utf-8")
+    (root / "s01" / "report.md").write_text(REPORT, encoding="utf-8")
+    (root / "s01" / "transcript.md").write_text(TRANSCRIPT, encoding="utf-8")
+    (root / "s02" / "members.md").write_text(MEMBERS, encoding="utf-8")
+    return root
+
+
+def build_kb(tmp_path: Path) -> KnowledgeBase:
+    corpus = write_corpus(tmp_path / "corpus")
+    return KnowledgeBase(index_corpus(corpus, tmp_path / "index"))

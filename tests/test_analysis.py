@@ -1,0 +1,92 @@
+"""The Japanese analyzer: base forms, folding, stop words, offsets, pickling, threads."""
+
+import pickle
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexer.analysis import analyze, japanese_analyzer, morphemes, strip_gloss
+
+
+@pytest.mark.parametrize(
+    "text, terms",
+    [
+        ("内製化を進めた", ["内製", "化", "進める"]),
+        ("サーバーとサーバ", ["サーバ", "サーバ"]),
+        ("ＤＸ推進とDX", ["dx", "推進", "dx"]),
+        ("ｸﾗｳﾄﾞ契約", ["クラウド", "契約"]),
+        ("パブリッククラウドの直接契約", ["パブリック", "クラウド", "直接", "契約"]),
+        ("防災と予算", ["防災", "予算"]),
+        ("LGWANの分離", ["lgwan", "分離"]),
+        ("えー、あのー、それはですね", []),
+        ("費用は下がったか？", ["費用", "下がる"]),
+        ("①自治体クラウド", ["1", "自治", "体", "クラウド"]),
+    ],
+)
+def test_terms(text, terms):
+    assert analyze(text) == terms
+
+
+@pytest.mark.parametrize("lemma, base", [("クラウド-crowd", "クラウド"), ("サーバー-server", "サーバー"),
+                                         ("内製", "内製"), ("Ｔ-シャツ", "Ｔ-シャツ")])
+def test_strip_gloss(lemma, base):
+    assert strip_gloss(lemma) == base
+
+
+@pytest.mark.parametrize(
+    "text, surface",
+    [("ｸﾗｳﾄﾞ契約", ["ｸﾗｳﾄﾞ", "契約"]), ("ＤＸと内製", ["ＤＸ", "内製"]), ("行1\r\n　サーバー", ["行", "サーバー"])],
+)
+def test_offsets_point_into_original(text, surface):
+    toks = [(t.startchar, t.endchar) for t in japanese_analyzer()(text, chars=True)]
+    got = [text[s:e] for s, e in toks]
+    assert [g for g in got if g in surface] == surface
+
+
+def test_analyzer_pickles_without_tagger():
+    a = japanese_analyzer()
+    list(a("内製化"))  # creates the thread's tagger
+    b = pickle.loads(pickle.dumps(a))
+    assert [t.text for t in b("内製化")] == ["内製", "化"]
+
+
+def test_one_tagger_per_thread_gives_same_results():
+    texts = ["内製化を進めた", "自治体クラウドの直接契約", "防災と予算の話"] * 20
+    expected = {t: analyze(t) for t in set(texts)}
+    errors = []
+
+    def work():
+        for t in texts:
+            if analyze(t) != expected[t]:
+                errors.append(t)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+
+
+def test_long_text_is_cut_and_offsets_stay_right():
+    text = ("内製化の話です。" * 400) + "\n" + "サーバー"
+    ms = morphemes(text)
+    assert all(text[m.start:m.end].strip() for m in ms)
+    assert text[ms[-1].start:ms[-1].end] == "サーバー"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_analyzer_never_raises_and_offsets_stay_inside(text):
+    for t in japanese_analyzer()(text, chars=True, positions=True):
+        assert 0 <= t.startchar <= t.endchar <= len(text)
+        assert t.text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ｱｲｳｶﾞﾊﾟｰﾞﾟ内製化ＤＸ①㈱ 　\n\x00a"), max_size=60))
+def test_folding_offsets_cover_original_characters(text):
+    for m in morphemes(text):
+        assert 0 <= m.start < m.end <= len(text)
