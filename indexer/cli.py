@@ -6,7 +6,6 @@ import argparse
 import html
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -196,7 +195,6 @@ def run(argv: list[str] | None = None) -> int:
         f = Filters(sessions=args.session or [], date_from=args.date_from or "", date_to=args.date_to or "",
                     doc_type=args.type or "", speaker=args.speaker or "", speaker_role=args.speaker_role or "",
                     part=args.part or "")
-        _check_dates(f)
         res = kb.search(args.query, f, role=args.role, page=args.page, page_size=args.limit, sort=args.sort)
         if args.json:
             out = res.to_dict()
@@ -246,12 +244,6 @@ def run(argv: list[str] | None = None) -> int:
              "--server.port", str(args.port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false"], env=env)
     return 2
-
-
-def _check_dates(f: Filters) -> None:
-    for d in (f.date_from, f.date_to):
-        if d and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", d):
-            raise QueryError(f"日付は YYYY-MM-DD の形で指定してください: {d}")
 
 
 def _open_or_create(index_dir: Path) -> Index:

@@ -169,15 +169,20 @@ def _xml_blocks(main) -> list[str]:
 
 def read_html(data: bytes, path: str) -> tuple[str, str, dict]:
     """Main text of a web page (navigation, search boxes, link lists dropped) via trafilatura."""
+    import logging
+
     import trafilatura
     from lxml import etree
     from trafilatura.settings import use_config
 
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     html, encoding = decode_html(data)
     if "<" not in html:
         raise IngestError("HTML ファイルとして読めませんでした（タグが見つかりません）。")
     try:
         tree = trafilatura.load_html(html)
+        if tree is None:  # a fragment without <html>/<body>
+            tree = trafilatura.load_html(f"<html><body>{html}</body></html>")
         if tree is None:
             raise IngestError("HTML ファイルとして読めませんでした。")
         title = _html_title(tree)

@@ -26,7 +26,7 @@ ANSWER_ROLES = ("知事", "副知事", "教育長", "局長", "本部長", "部�
 
 def _speaker(rec: dict) -> tuple[str, str]:
     name = str(rec.get("speaker_name") or "").strip()
-    role = str(rec.get("speaker_role") or "").strip()
+    role = str(rec.get("speaker_role") or rec.get("speaker_position") or "").strip()
     label = str(rec.get("speaker") or "").strip()
     if not name and label:
         m = _ASSEMBLY_LABEL.match(label)
@@ -97,10 +97,11 @@ def documents_from_jsonl(path: str | Path, default_visibility: str = "public") -
         name, role = _speaker(rec)
         text = str(rec.get("text") or "")
         turn = parse_turn(text) if text.startswith(("○", "◯")) else None
-        if turn is not None and not name:
-            name, role = turn.name, turn.role
+        if turn is not None:
+            name, role = name or turn.name, role or turn.role
         doc.segments.append(Segment(order=len(doc.segments), text=text, speaker=name, speaker_role=role,
-                                    part="qa" if meeting else "report", visibility=visibility, key=rid))
+                                    part="qa" if meeting else "report", visibility=visibility, key=rid,
+                                    speaker_reading=str(rec.get("speaker_yomi") or "")))
     out = []
     for doc in docs.values():
         if any(s.visibility == "members" for s in doc.segments) and all(s.visibility == "members" for s in doc.segments):

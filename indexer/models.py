@@ -66,6 +66,7 @@ class Segment:
     visibility: str = "public"
     qa: str = ""
     answers_to: int | None = None
+    speaker_reading: str = ""
     key: str = ""  # an external id (e.g. a JSONL line id) used as the segment id when set
 
     @property

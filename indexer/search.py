@@ -7,13 +7,15 @@ members-only segments, in hits, totals or facets.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from whoosh import query as Q
 from whoosh.sorting import FieldFacet
 
+from .analysis import japanese_analyzer
 from .errors import QueryError
-from .highlight import Span, snippet
+from .highlight import Span, mark, snippet
 from .models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
 from .query import ParsedQuery, build_query, parse_query
 from .store import Index, head_id, segments_from_records
@@ -33,6 +35,13 @@ class Filters:
     speaker: str = ""
     speaker_role: str = ""
     part: str = ""
+
+    def check(self) -> Filters:
+        """Raise QueryError (Japanese) for malformed values."""
+        for d in (self.date_from, self.date_to):
+            if d and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", d):
+                raise QueryError(f"日付は YYYY-MM-DD の形で指定してください: {d}")
+        return self
 
     def merged(self, from_query: dict[str, str]) -> Filters:
         f = Filters(**self.__dict__)
@@ -118,7 +127,7 @@ class KnowledgeBase:
     ) -> SearchResult:
         """Search turns; `total` and `facets` count distinct turns over every match the role may see."""
         parsed = parse_query(text)
-        f = (filters or Filters()).merged(parsed.filters)
+        f = (filters or Filters()).merged(parsed.filters).check()
         page = max(1, int(page))
         page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
         result = SearchResult(query=text, total=0, hits=[], facets={}, page=page, page_size=page_size,
@@ -221,6 +230,17 @@ class KnowledgeBase:
             return passage_text
         parts = sorted(searcher.documents(seg_id=fields["seg_id"]), key=lambda r: r.get("passage", 0))
         return "".join(p.get("text", "") for p in parts)
+
+    @staticmethod
+    def highlight(text: str, query: str) -> str:
+        """`text` escaped, with the query's terms marked (as the analyzer matches them).
+
+        >>> KnowledgeBase.highlight("サーバーの内製化", "サーバ")
+        '<mark>サーバー</mark>の内製化'
+        """
+        terms = set(parse_query(query).terms)
+        spans = [(t.startchar, t.endchar) for t in japanese_analyzer()(text, chars=True) if t.text in terms]
+        return mark(text, spans)
 
     # -- documents ---------------------------------------------------------------------------
     def document(self, doc_id: str, role: str = "public") -> Document | None:

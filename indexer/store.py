@@ -62,7 +62,7 @@ def _records(doc: Document) -> Iterable[dict]:
                 "start": seg.start,
                 "end": seg.end,
                 "title": doc.title,
-                "speaker_text": " ".join(x for x in (seg.speaker, seg.speaker_role) if x),
+                "speaker_text": " ".join(x for x in (seg.speaker, seg.speaker_role, seg.speaker_reading) if x),
                 "text": piece,
             }
             if seg.order == 0 and k == 0:

@@ -1,0 +1,279 @@
+"""The Streamlit page, driven through streamlit.testing (AppTest) against a tiny real index."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+st = pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from indexer.ingest import index_corpus  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app" / "streamlit_app.py"
+sys.path.insert(0, str(ROOT / "app"))
+
+import kb_ui  # noqa: E402
+
+SECRET = "機密合言葉"
+
+DOCS = {
+    "t1.md": """---
+id: t1
+session: 1
+type: transcript
+visibility: public
+title: 第1回 トランスクリプト
+date: 2025-06-17
+members_only_parts: [discussion]
+---
+## 質疑応答
+【北条座長】ネットワークの内製化について説明します。
+田村：費用はどうでしたか？
+【北条座長】タグの例として <script>alert(1)</script> と **太字** をそのまま書きます。
+## ディスカッション
+田村：{secret}の話です。
+""".replace("{secret}", SECRET),
+    "m1.md": """---
+id: m1
+session: 2
+type: report
+visibility: members
+title: 第2回 会員向けレポート
+date: 2025-08-01
+---
+会員だけが読める{secret}についての報告です。
+""".replace("{secret}", SECRET),
+    "p1.md": """---
+id: p1
+session: 3
+type: transcript
+visibility: public
+title: 第3回 トランスクリプト
+date: 2025-10-01
+---
+## 講義
+"""
+    + "".join(f"【北条座長】研修の進め方その{i}です。\n" for i in range(12)),
+}
+
+
+@pytest.fixture
+def index_dir(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in DOCS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    ix = tmp_path / "index"
+    index_corpus(corpus, ix)
+    monkeypatch.setenv("KB_INDEX", str(ix))
+    st.cache_resource.clear()
+    yield ix
+    st.cache_resource.clear()
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=30)
+
+
+def search(at: AppTest, q: str) -> AppTest:
+    at.text_input(key="q").input(q).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def html_values(at: AppTest) -> list[str]:
+    return [h.value for h in at.html]
+
+
+def all_text(at: AppTest) -> str:
+    """Every rendered string: HTML bodies, markdown, captions, text, alerts, subheaders."""
+    parts = html_values(at)
+    for group in (at.markdown, at.caption, at.text, at.info, at.warning, at.error, at.subheader, at.title):
+        parts.extend(str(e.value) for e in group)
+    return "\n".join(parts)
+
+
+def markdown_like(at: AppTest) -> list[str]:
+    """Bodies rendered as Markdown or raw HTML (where an unescaped tag would be live)."""
+    out = html_values(at)
+    for group in (at.markdown, at.caption, at.info, at.warning, at.error, at.subheader):
+        out.extend(str(e.value) for e in group)
+    return out
+
+
+def open_buttons(at: AppTest):
+    return [b for b in at.button if b.key and b.key.startswith("open-")]
+
+
+def test_search_shows_marked_snippet(index_dir):
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "研究会ナレッジベース検索"
+    search(at, "内製化")
+    assert at.subheader[0].value == "1 件"
+    assert any(re.search(r"<mark>内製(化)?</mark>", h) for h in html_values(at))
+    assert any("第1回" in h and "北条（座長）" in h and "質疑応答" in h for h in html_values(at))
+    # a shorter query marks just those characters
+    search(at, "内製")
+    assert any("<mark>内製</mark>" in h for h in html_values(at))
+    assert at.query_params["q"] == "内製"
+
+
+def test_public_never_sees_members_only(index_dir):
+    at = new_app()
+    at.run()
+    assert at.selectbox(key="role").value == "public"
+    search(at, SECRET)
+    text = all_text(at)
+    assert SECRET not in text.replace(f"「{SECRET}」", "")
+    assert 'class="kb-badge"' not in text
+    assert at.subheader[0].value == "0 件"
+    # the members-only turn of a public document is not in the public document view either
+    at.session_state.doc = "t1"
+    at.run()
+    assert "タグの例として" in all_text(at)
+    assert SECRET not in all_text(at)
+    # a members-only document is simply "not found"
+    at.session_state.doc = "m1"
+    at.run()
+    assert any("文書が見つかりません" in w.value for w in at.warning)
+    assert SECRET not in all_text(at)
+
+
+def test_member_sees_members_only_with_badge(index_dir):
+    at = new_app()
+    at.run()
+    at.selectbox(key="role").set_value("member").run()
+    search(at, SECRET)
+    assert at.subheader[0].value == "2 件"
+    htmls = html_values(at)
+    assert any(f"<mark>{SECRET}</mark>" in h for h in htmls)
+    assert sum("会員限定" in h and "kb-badge" in h for h in htmls) == 2
+    # facets are shown per session
+    assert any("回ごとの件数" in h and "第2回: 1 件" in h for h in htmls)
+
+
+def test_open_document_shows_whole_text_and_hit(index_dir):
+    at = new_app()
+    at.run()
+    search(at, "費用")
+    buttons = open_buttons(at)
+    assert len(buttons) == 1 and buttons[0].label == "文書を開く"
+    buttons[0].click().run()
+    assert not at.exception
+    assert at.query_params["doc"] == "t1"
+    body = "\n".join(html_values(at))
+    for line in ("ネットワークの内製化について説明します。", "費用はどうでしたか？", "タグの例として"):
+        assert line.replace("費用", "<mark>費用</mark>") in body or line in body
+    assert "kb-hit" in body and "この発言" in body and "<mark>費用</mark>" in body
+    assert 'href="#seg-0001"' in body and 'id="seg-0001"' in body
+    # back to the results
+    at.button(key="back").click().run()
+    assert "doc" not in at.query_params
+    assert at.subheader[0].value == "1 件"
+
+
+def test_markup_in_transcript_is_shown_literally(index_dir):
+    at = new_app()
+    at.run()
+    search(at, "タグの例")
+    assert at.subheader[0].value == "1 件"
+    htmls = html_values(at)
+    assert any("&lt;script&gt;alert(1)&lt;/script&gt;" in h for h in htmls)
+    assert any("**太字**" in h for h in htmls)  # HTML does not interpret Markdown
+    open_buttons(at)[0].click().run()
+    body = "\n".join(html_values(at))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "**太字**" in body
+    for value in markdown_like(at):
+        assert "<script" not in value.lower()
+    for e in list(at.markdown) + list(at.caption):
+        assert "**太字**" not in e.value
+
+
+def test_query_params_reproduce_a_search(index_dir):
+    at = new_app()
+    at.query_params = {"q": "研修", "session": "3", "type": "transcript", "size": "10", "page": "2"}
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="q").value == "研修"
+    assert at.multiselect(key="sessions").value == [3]
+    assert at.selectbox(key="doc_type").value == "transcript"
+    assert at.subheader[0].value == "12 件"
+    assert any("11〜12 件目" in c.value for c in at.caption)
+    assert at.query_params["page"] == "2"
+    # paging back
+    at.button(key="prev").click().run()
+    assert "page" not in at.query_params
+    assert any("1〜10 件目" in c.value for c in at.caption)
+    at.button(key="next").click().run()
+    assert at.query_params["page"] == "2"
+    # a new query starts again at page 1
+    search(at, "研修 進め方")
+    assert "page" not in at.query_params
+
+
+def test_document_url_reproduces_document_view(index_dir):
+    at = new_app()
+    at.query_params = {"q": "費用", "doc": "t1", "seg": "1"}
+    at.run()
+    body = "\n".join(html_values(at))
+    assert "kb-hit" in body and "<mark>費用</mark>" in body
+    assert "ネットワークの内製化について説明します。" in body
+
+
+def test_empty_result_explains_and_suggests(index_dir):
+    at = new_app()
+    at.run()
+    at.multiselect(key="sessions").set_value([3]).run()
+    search(at, "存在しない語句ぴよぴよ")
+    assert at.subheader[0].value == "0 件"
+    assert at.warning and "見つかりませんでした" in at.warning[0].value
+    tips = "\n".join(t.value for t in at.text)
+    assert "絞り込み（回）を外して" in tips and "別の言い方" in tips and "ひらがな" in tips
+
+
+def test_library_error_is_shown_in_japanese(index_dir):
+    at = new_app()
+    at.run()
+    search(at, "内製化 session:abc")
+    assert not at.exception
+    assert at.error and "回の指定は数字" in at.error[0].value
+
+
+def test_bad_date_is_reported(index_dir):
+    at = new_app()
+    at.run()
+    at.text_input(key="date_from").input("2025/01/01").run()
+    search(at, "内製化")
+    assert at.error and "YYYY-MM-DD" in at.error[0].value
+
+
+def test_missing_index_shows_japanese_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_INDEX", str(tmp_path / "nothing"))
+    st.cache_resource.clear()
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert at.error and "kb index corpus" in at.error[0].value and "索引" in at.error[0].value
+
+
+def test_url_state_round_trip():
+    s = kb_ui.state_from_params({"q": "内製化", "session": "3,1", "from": "2025-01-01", "to": "bad",
+                                 "type": "report", "part": "qa", "sort": "date", "size": "20", "page": "x"})
+    assert (s.sessions, s.date_from, s.date_to, s.doc_type, s.part, s.sort, s.size, s.page) == (
+        [1, 3], "2025-01-01", "", "report", "qa", "date", 20, 1)
+    assert kb_ui.state_from_params(kb_ui.params_from_state(s)) == s
+
+
+def test_turn_marks_query_terms_and_escapes_everything():
+    from indexer.models import Segment
+
+    out = kb_ui.turn_html(Segment(order=3, text="<b>内製化</b> **x**"), 3, "内製化")
+    assert "&lt;b&gt;<mark>内製化</mark>&lt;/b&gt; **x**" in out
+    assert kb_ui.fmt_time(65) == "01:05"
