@@ -4,11 +4,12 @@ import json
 
 import pytest
 
-from conftest import shared_path
 from indexer.ingest import load_document
 from indexer.jsonl import documents_from_jsonl
 from indexer.search import KnowledgeBase
 from indexer.store import build_index
+
+from conftest import shared_path
 
 
 @pytest.mark.parametrize("name", ["sangiin_8969_houmu_20260421", "sangiin_8978_soumu_20260423"])
