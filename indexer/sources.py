@@ -141,6 +141,8 @@ def read_source(path: str | Path, data: bytes | None = None) -> Source:
     path = Path(path)
     if data is None:
         data = read_bytes(path)
+    elif len(data) > MAX_FILE_BYTES:
+        raise IngestError(f"ファイルが大きすぎます（{len(data) / 1e6:.1f} MB、上限 {MAX_FILE_BYTES / 1e6:.0f} MB）: {path.name}")
     suffix = path.suffix.lower()
     digest = hashlib.sha256(data).hexdigest()
     if suffix in DOCUMENT_SUFFIXES:

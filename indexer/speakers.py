@@ -34,6 +34,9 @@ _ASSEMBLY = re.compile(r"^[○◯〇◎]\s*([^（(\s　]{1,20}?)[（(]([^）)\n]
 _ASSEMBLY_PLAIN = re.compile(r"^[○◯〇◎]\s*([^\s　（(]{1,30})[\s　]+")
 _QA = re.compile(r"^(Q|Ｑ|A|Ａ|質問者?|回答者?|問|答)\s*(?:[（(]([^）)\n]{1,30})[）)])?\s*[:：.．]\s*")
 _COLON = re.compile(r"^([^\s:：、。「」『』（）()【】0-9０-９]{1,12}(?:[ 　][^\s:：、。「」『』（）()0-9０-９]{1,8})?)\s*[:：]\s*")
+_ROLE_PLAIN = re.compile(
+    r"^([^\s　、。「」（）()【】:：]{1,8}?(?:" + "|".join(sorted(ROLE_SUFFIXES, key=len, reverse=True)) + r"))[ 　]+(?=\S)"
+)
 _PAREN_PREFIX = re.compile(r"^[（(]([^）)\n]{1,30})[）)]\s*")
 
 
@@ -99,6 +102,11 @@ def parse_turn(paragraph: str) -> Turn | None:
     if m:
         name, role = normalize_name(m.group(1))
         return Turn(m.group(1), name, role, "", text[m.end():])
+    m = _ROLE_PLAIN.match(text)
+    if m:
+        name, role = normalize_name(m.group(1))
+        if name:
+            return Turn(m.group(1), name, role, "", text[m.end():])
     m = _COLON.match(text)
     if m and m.group(1).strip() not in NOT_SPEAKERS and not m.group(1).startswith(("http", "www")):
         name, role = normalize_name(m.group(1))

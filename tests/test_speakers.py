@@ -13,6 +13,7 @@ from indexer.speakers import SpeakerDirectory, normalize_name, parse_turn
         ("北条 真琴: 次に進みます", "北条真琴", "", "", "次に進みます"),
         ("○議長（山田太郎君）ただいまから会議を開きます。", "山田太郎", "議長", "", "ただいまから会議を開きます。"),
         ("○加藤委員長　これより会議を開きます。", "加藤", "委員長", "", "これより会議を開きます。"),
+        ("川島委員長　ただいまから委員会を開会いたします。", "川島", "委員長", "", "ただいまから委員会を開会いたします。"),
         ("Q：（西浜市 田村）費用は下がりましたか。", "田村", "", "question", "費用は下がりましたか。"),
         ("A：下がりました。", "", "", "answer", "下がりました。"),
         ("質問者（田村）：予算は？", "田村", "", "question", "予算は？"),
@@ -26,7 +27,8 @@ def test_parse_turn(line, name, role, qa, text):
 
 
 @pytest.mark.parametrize("line", ["日時：2/28(火) 9:00-12:00", "テーマ：プロジェクトマネジメント", "普通の文章です。",
-                                  "https://example.jp/a:b", "2025年：予算"])
+                                  "https://example.jp/a:b", "2025年：予算",
+                                  "委員長 は欠席", "本日の委員会 では"])
 def test_not_a_turn(line):
     assert parse_turn(line) is None
 
