@@ -111,10 +111,12 @@ def _group_query(fieldname: str, terms: list[str], boost: float = 1.0) -> Q.Quer
     return Q.Phrase(fieldname, terms, boost=boost)
 
 
-def build_query(parsed: ParsedQuery, mode: str | None = None, title_boost: float = 0.3) -> Q.Query | None:
+def build_query(parsed: ParsedQuery, mode: str | None = None, title_boost: float = 0.0) -> Q.Query | None:
     """The scored Whoosh query over `text`: AND of keyword groups, or OR over every term for questions.
 
-    Title words only raise the score of passages that match on their own text.
+    Title words could only raise the score of passages that match on their own text (AndMaybe), but
+    that is off by default: with Whoosh's top-N optimisation AndMaybe dropped true top hits at small
+    limits (the top 10 differed from the first 10 of the top 20), and a title weight hurt JaQuAD.
     """
     mode = mode or parsed.mode
     if parsed.empty:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from whoosh import query as Q
@@ -72,6 +73,27 @@ def check_role(role: str) -> str:
 def visibility_filter(role: str) -> Q.Query | None:
     """What a role may see: public sees only public segments; members and the secretariat see all."""
     return Q.Term("visibility", "public") if check_role(role) == "public" else None
+
+
+def _column(reader, name: str):
+    """docnum → stored column value, read segment by segment.
+
+    Whoosh's multi-segment column reader skips segments that lack the column, which shifts every
+    later document's value; a segment reader fills the gap with the default instead.
+    """
+    leaves = list(reader.leaf_readers())
+    offsets = [offset for _, offset in leaves]
+    cols = [r.column_reader(name) for r, _ in leaves]
+
+    def value(docnum: int) -> str:
+        i = bisect_right(offsets, docnum) - 1
+        try:
+            v = cols[i][docnum - offsets[i]]
+        except IndexError:  # no trailing empty values are stored in a segment's column
+            return ""
+        return v.decode("utf-8") if isinstance(v, bytes) else (v or "")
+
+    return value
 
 
 class KnowledgeBase:
@@ -152,22 +174,17 @@ class KnowledgeBase:
     def _count(self, searcher, q: Q.Query, filt: Q.Query | None) -> tuple[int, dict[str, dict[str, int]]]:
         whole = Q.And([q, filt]) if filt is not None else q
         reader = searcher.reader()
-        seg_col = reader.column_reader("seg_id")
-        cols = {name: reader.column_reader(name) for name in FACET_FIELDS}
+        seg_col = _column(reader, "seg_id")
+        cols = {name: _column(reader, name) for name in FACET_FIELDS}
         seen: set[str] = set()
         facets: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
         for docnum in whole.docs(searcher):
-            seg = seg_col[docnum]
+            seg = seg_col(docnum)
             if seg in seen:
                 continue
             seen.add(seg)
             for name, col in cols.items():
-                try:
-                    value = col[docnum]
-                except IndexError:  # Whoosh stores no trailing empty values in a segment's column
-                    continue
-                if isinstance(value, bytes):
-                    value = value.decode("utf-8")
+                value = col(docnum)
                 if value:
                     facets[name][value] = facets[name].get(value, 0) + 1
         return len(seen), {k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in facets.items()}

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.errors import QueryError
-from indexer.search import Filters
+from indexer.search import Filters, KnowledgeBase
 
 from helpers import build_kb
 
@@ -141,3 +141,22 @@ def test_odd_queries_do_not_crash(kb, q):
 def test_a_query_never_crashes(kb, q):
     res = kb.search(q, role="public")
     assert res.total == 0 or res.hits
+
+
+def test_facets_are_right_across_segments_missing_a_column(tmp_path):
+    from indexer.models import Document, Segment
+    from indexer.store import Index
+
+    ix = Index(tmp_path / "ix", create=True)
+    ix.put([Document(id="a", segments=[Segment(order=0, text="防災の予算")])])  # no speaker, no session
+    ix.put([Document(id="b", session=3, type="transcript",
+                     segments=[Segment(order=0, text="防災の話", speaker="北条真琴")])])
+    res = KnowledgeBase(ix).search("防災", role="public")
+    assert res.total == 2
+    assert res.facets["speaker"] == {"北条真琴": 1} and res.facets["session"] == {"3": 1}
+
+
+def test_top_hits_do_not_depend_on_page_size(kb):
+    q = "内製化で費用や人材はどう変わったのでしょうか"
+    top20 = ids(kb.search(q, role="member", page_size=20))
+    assert ids(kb.search(q, role="member", page_size=3)) == top20[:3]

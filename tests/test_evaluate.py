@@ -1,0 +1,149 @@
+"""`kb eval`: the metric functions, the command end to end, and a run on the real Tokyo assembly benchmark."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from indexer.cli import run
+from indexer.errors import KbError
+from indexer.evaluate import evaluate, mrr, ndcg, percentile, recall
+
+from conftest import shared_path
+
+INV3 = 1 / math.log2(3)  # gain of rank 2
+
+
+@pytest.mark.parametrize(("ranked", "relevant", "k", "expected"), [
+    (["a", "b", "c"], ["a"], 10, 1.0),
+    (["a", "b", "c"], ["b"], 10, 0.5),
+    (["a", "b", "c"], ["c", "b"], 10, 0.5),          # first relevant counts
+    (["a", "b", "c"], ["z"], 10, 0.0),
+    ([], ["a"], 10, 0.0),
+    (["a", "b", "c"], ["c"], 2, 0.0),                # beyond k
+    ([f"x{i}" for i in range(9)] + ["a"], ["a"], 10, 0.1),
+])
+def test_mrr(ranked, relevant, k, expected):
+    assert mrr(ranked, relevant, k) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("ranked", "relevant", "k", "expected"), [
+    (["a", "b"], ["a"], 10, 1.0),
+    (["a", "b"], ["a", "c"], 10, 0.5),
+    (["a", "b", "c"], ["c", "d", "e", "f"], 10, 0.25),
+    (["a", "b", "c"], ["c"], 2, 0.0),                # beyond k
+    (["a"], [], 10, 0.0),                            # no judgment: 0, not a division by zero
+    ([], ["a"], 10, 0.0),
+])
+def test_recall(ranked, relevant, k, expected):
+    assert recall(ranked, relevant, k) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("ranked", "relevant", "k", "expected"), [
+    (["a", "b"], ["a"], 10, 1.0),
+    (["x", "a"], ["a"], 10, INV3),                               # 0.6309
+    (["a", "b"], ["a", "b"], 10, 1.0),
+    (["x", "a"], ["a", "b"], 10, INV3 / (1 + INV3)),             # 0.3869
+    (["a"], ["a", "b"], 10, 1 / (1 + INV3)),                     # 0.6131: the missing one lowers it
+    (["x", "y", "a"], ["a"], 10, 0.5),                           # 1/log2(4)
+    (["x", "a"], ["a"], 1, 0.0),                                 # beyond k
+    (["a", "b", "c"], ["a", "b", "c"], 2, 1.0),                  # ideal DCG is cut at k too
+    (["a"], [], 10, 0.0),
+])
+def test_ndcg(ranked, relevant, k, expected):
+    assert ndcg(ranked, relevant, k) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("values", "p", "expected"), [
+    ([], 95, 0.0),
+    ([5.0], 95, 5.0),
+    (list(range(1, 21)), 95, 19),
+    (list(range(1, 101)), 50, 50),
+])
+def test_percentile(values, p, expected):
+    assert percentile(values, p) == expected
+
+
+CORPUS = [
+    {"id": "p1", "title": "富士山", "text": "富士山は静岡県と山梨県にまたがる活火山で、標高は3776メートルである。"},
+    {"id": "p2", "title": "琵琶湖", "text": "琵琶湖は滋賀県にある日本最大の湖で、淡水魚の漁業が盛んである。"},
+    {"id": "p3", "title": "将棋", "text": "将棋は二人で対局するボードゲームで、王将を詰ませた方が勝ちとなる。"},
+    {"id": "p4", "title": "味噌", "text": "味噌は大豆を発酵させた調味料で、味噌汁の材料として使われる。"},
+    {"id": "p5", "title": "新幹線", "text": "新幹線は日本の高速鉄道で、東海道新幹線は東京と新大阪を結ぶ。"},
+    {"id": "p6", "title": "桜", "text": "桜は春に花を咲かせる樹木で、花見の習慣が各地にある。"},
+]
+QUERIES = [
+    {"qid": "q1", "query": "琵琶湖はどの県にある湖ですか", "relevant": ["p2"]},
+    {"qid": "q2", "query": "将棋で王将を詰ませるとどうなるか", "relevant": ["p3"], "relevant_answer": ["p3"]},
+    {"qid": "q3", "query": "味噌の原料になる豆は何か", "relevant": ["p4"]},
+]
+
+
+def _write(tmp_path, corpus=CORPUS, queries=QUERIES):
+    c, q = tmp_path / "corpus.jsonl", tmp_path / "queries.jsonl"
+    c.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in corpus), encoding="utf-8")
+    q.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in queries), encoding="utf-8")
+    return c, q
+
+
+def test_eval_command_json(tmp_path, capsys):
+    c, q = _write(tmp_path)
+    assert run(["eval", "--corpus", str(c), "--queries", str(q), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"mrr@10", "recall@10", "ndcg@10", "answer_recall@5", "queries",
+                        "latency_median_ms", "latency_p95_ms"}
+    assert out["queries"] == 3
+    assert out["mrr@10"] == 1.0 and out["recall@10"] == 1.0 and out["ndcg@10"] == 1.0
+    assert out["answer_recall@5"] == 1.0
+    assert out["latency_median_ms"] > 0 and out["latency_p95_ms"] >= out["latency_median_ms"]
+
+
+def test_eval_command_table_and_limit(tmp_path, capsys):
+    c, q = _write(tmp_path, queries=[{k: v for k, v in r.items() if k != "relevant_answer"} for r in QUERIES])
+    assert run(["eval", "--corpus", str(c), "--queries", str(q), "--limit-queries", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "MRR@10" in out and "1.000" in out and "質問数" in out
+    res = evaluate(c, q, limit=1)
+    assert res["queries"] == 1 and res["answer_recall@5"] is None
+
+
+def test_evaluate_with_search_fn(tmp_path):
+    c, q = _write(tmp_path)
+    res = evaluate(c, q, search_fn=lambda text: ["p1", "p2", "p3", "p4"])
+    assert res["mrr@10"] == pytest.approx((1 / 2 + 1 / 3 + 1 / 4) / 3, abs=1e-4)
+    assert res["recall@10"] == 1.0 and res["answer_recall@5"] == 1.0
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    (None, "見つかりません"),
+    ('{"qid": "q1", "query": "x", "relevant": ["p1"]}\n{broken\n', "2 行目が JSON として読めません"),
+    ('{"qid": "q1", "query": "x"}\n', "relevant"),
+    ("", "質問がありません"),
+])
+def test_eval_errors_are_japanese_kb_errors(tmp_path, bad, message):
+    c, q = _write(tmp_path)
+    if bad is None:
+        q = tmp_path / "missing.jsonl"
+    else:
+        q.write_text(bad, encoding="utf-8")
+    with pytest.raises(KbError, match=message):
+        run(["eval", "--corpus", str(c), "--queries", str(q)])
+
+
+def test_eval_missing_corpus(tmp_path):
+    _, q = _write(tmp_path)
+    with pytest.raises(KbError, match="見つかりません"):
+        run(["eval", "--corpus", str(tmp_path / "nope.jsonl"), "--queries", str(q)])
+
+
+@pytest.mark.shared
+def test_eval_tokyo_assembly_qa(capsys):
+    corpus = shared_path("data/tokyo_assembly_qa/corpus.jsonl")
+    queries = shared_path("data/tokyo_assembly_qa/queries.jsonl")
+    assert run(["eval", "--corpus", str(corpus), "--queries", str(queries), "--limit-queries", "20", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["queries"] == 20
+    assert out["mrr@10"] > 0.5
+    assert out["answer_recall@5"] is not None
