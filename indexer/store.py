@@ -91,6 +91,11 @@ class Index:
             )
         self.ix = whoosh_index.open_dir(str(self.path))
 
+    @property
+    def data_dir(self) -> Path:
+        """The managed data directory: the index's parent (sources, audit log, users, synonyms live there)."""
+        return self.path.parent
+
     def version_on_disk(self) -> dict | None:
         try:
             return json.loads((self.path / VERSION_FILE).read_text())
