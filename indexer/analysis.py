@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 
@@ -36,13 +37,17 @@ _MAX_CHUNK = 2000
 _local = threading.local()
 
 
+_RC = Path(__file__).with_name("mecabrc")
+
+
 def _tagger():
+    """This thread's tagger: unidic-lite, printing one `surface\tpos1\torthBase\tkana` line per morpheme."""
     tagger = getattr(_local, "tagger", None)
     if tagger is None:
         import fugashi
         import unidic_lite
 
-        tagger = fugashi.Tagger(f'-r "{unidic_lite.DICDIR}/mecabrc" -d "{unidic_lite.DICDIR}"')
+        tagger = fugashi.GenericTagger(f'-r "{_RC}" -d "{unidic_lite.DICDIR}" -Okb')
         _local.tagger = tagger
     return tagger
 
@@ -93,23 +98,25 @@ def morphemes(text: str) -> list[Morpheme]:
     [('サーバー', 'サーバー')]
     """
     folded = fold(text or "")
-    tagger = _tagger()
+    parse = _tagger().parse
+    span = folded.span
     out: list[Morpheme] = []
     for offset, chunk in _chunks(folded.text):
         pos = 0
-        for node in tagger(chunk):
-            surface = node.surface
-            if not surface:
+        for row in parse(chunk).split("\n"):
+            if not row:
                 continue
+            surface, tag, base, reading = (row.split("\t") + ["", "", ""])[:4]
             found = chunk.find(surface, pos)
             start = found if found >= 0 else pos
             end = start + len(surface)
             pos = end
-            feats = node.feature_raw.split(",")
-            base = feats[10] if len(feats) > 17 and feats[10] not in ("", "*") else surface
-            reading = feats[17] if len(feats) > 17 and feats[17] != "*" else ""
-            o_start, o_end = folded.span(offset + start, offset + end)
-            out.append(Morpheme(surface, strip_gloss(base), feats[0], reading, o_start, o_end))
+            if base in ("", "*"):
+                base = surface
+            elif "-" in base:
+                base = strip_gloss(base)
+            o_start, o_end = span(offset + start, offset + end)
+            out.append(Morpheme(surface, base, tag, "" if reading == "*" else reading, o_start, o_end))
     return out
 
 
@@ -212,3 +219,45 @@ def analyze(text: str) -> list[str]:
     ['dx', 'サーバ']
     """
     return [t.text for t in japanese_analyzer()(text)]
+
+
+def query_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    """Character spans of `text` whose index term is one of `terms` (for highlighting).
+
+    >>> query_spans("サーバーの内製化", ["サーバ"])
+    [(0, 4)]
+    """
+    wanted = set(terms)
+    return [(t.startchar, t.endchar) for t in japanese_analyzer()(text, chars=True) if t.text in wanted]
+
+
+def _needles(terms: list[str]) -> list[str]:
+    out = []
+    for t in terms:
+        out.append(t)
+        if len(t) >= 3 and "\u3041" <= t[-1] <= "\u3093":  # a verb or adjective: match its stem too
+            out.append(t[:-1])
+    return sorted(set(out), key=len, reverse=True)
+
+
+def rough_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    """Fast approximate spans of the terms (string search on the folded text), to place a window.
+
+    >>> rough_spans("ＤＸとサーバー", ["dx", "サーバ"])
+    [(0, 2), (3, 6)]
+    """
+    folded = fold(text)
+    hay = folded.text.lower()
+    if len(hay) != len(folded.text):
+        hay = folded.text
+    spans: list[tuple[int, int]] = []
+    singles: list[tuple[int, int]] = []
+    for needle in _needles(terms):
+        i = hay.find(needle)
+        while i >= 0:
+            (spans if len(needle) > 1 or len(terms) == 1 else singles).append((i, i + len(needle)))
+            i = hay.find(needle, i + len(needle))
+    # a one-character term (化 of 内製化) is marked only where it touches a longer match
+    edges = {s for s, _ in spans} | {e for _, e in spans}
+    spans += [(s, e) for s, e in singles if s in edges or e in edges]
+    return sorted(folded.span(s, e) for s, e in spans)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from whoosh import query as Q
 
@@ -81,8 +82,13 @@ def is_question(chunk: str) -> bool:
 
 
 def parse_query(text: str) -> ParsedQuery:
-    """Split the raw query string; never raises, whatever the input."""
-    text = (text or "").replace("\x00", " ")[:MAX_QUERY_CHARS]
+    """Split the raw query string; never raises, whatever the input (cached: treat the result as read-only)."""
+    return _parse_query(text)
+
+
+@lru_cache(maxsize=512)
+def _parse_query(text: str) -> ParsedQuery:
+    text = (text or "").encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")[:MAX_QUERY_CHARS]
     parsed = ParsedQuery(text=text)
     words: list[tuple[str, bool]] = []
     for m in _TOKEN.finditer(text):

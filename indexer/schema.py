@@ -13,8 +13,12 @@ from .analysis import ANALYZER_VERSION, japanese_analyzer
 
 #: Bump when the schema changes. With ANALYZER_VERSION it is stored beside the index;
 #: an index of another version is refused and rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSION = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION}
+
+#: Columns read into arrays by the ranking engine (indexer.engine); each is a sortable field.
+ARRAY_COLUMNS = ("seg_id", "doc_id", "session", "date", "doc_type", "part", "speaker", "speaker_role",
+                 "visibility", "question_id")
 
 #: Longest passage indexed as one record (characters); longer turns are cut at sentence ends.
 PASSAGE_CHARS = 400
@@ -26,19 +30,20 @@ def make_schema() -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
         seg_id=ID(stored=True, sortable=True),
-        doc_id=ID(stored=True),
+        doc_id=ID(stored=True, sortable=True),
         order=NUMERIC(stored=True, sortable=True),
         passage=NUMERIC(stored=True),
         offset=STORED,
         session=ID(stored=True, sortable=True),
         date=ID(stored=True, sortable=True),
         doc_type=ID(stored=True, sortable=True),
-        visibility=ID(stored=True),
+        visibility=ID(stored=True, sortable=True),
         speaker=ID(stored=True, sortable=True),
-        speaker_role=ID(stored=True),
+        speaker_role=ID(stored=True, sortable=True),
         part=ID(stored=True, sortable=True),
         qa=ID(stored=True),
         answers_to=STORED,
+        question_id=ID(stored=True, sortable=True),
         start=STORED,
         end=STORED,
         title=TEXT(analyzer=analyzer, stored=True),

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
+import numpy as np
 from whoosh import query as Q
-from whoosh.sorting import FieldFacet
 
-from .analysis import japanese_analyzer
+from .analysis import query_spans
+from .engine import Snapshot
 from .errors import QueryError
-from .highlight import Span, mark, snippet
+from .highlight import mark, query_snippet
 from .models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
-from .query import ParsedQuery, build_query, parse_query
+from .query import ParsedQuery, parse_query
+from .ranking import RankParams, rank
 from .store import Index, head_id, segments_from_records
 
 FACET_FIELDS = ("session", "speaker", "doc_type", "part")
@@ -75,67 +76,63 @@ def visibility_filter(role: str) -> Q.Query | None:
     return Q.Term("visibility", "public") if check_role(role) == "public" else None
 
 
-def _column(reader, name: str):
-    """docnum → stored column value, read segment by segment.
+def _isin(col, values: list[str]) -> np.ndarray:
+    codes = [i for i, v in enumerate(col.values.tolist()) if v in set(values)]
+    return np.isin(col.codes, codes)
 
-    Whoosh's multi-segment column reader skips segments that lack the column, which shifts every
-    later document's value; a segment reader fills the gap with the default instead.
-    """
-    leaves = list(reader.leaf_readers())
-    offsets = [offset for _, offset in leaves]
-    cols = [r.column_reader(name) for r, _ in leaves]
 
-    def value(docnum: int) -> str:
-        i = bisect_right(offsets, docnum) - 1
-        try:
-            v = cols[i][docnum - offsets[i]]
-        except IndexError:  # no trailing empty values are stored in a segment's column
-            return ""
-        return v.decode("utf-8") if isinstance(v, bytes) else (v or "")
-
-    return value
+def _orders(snap: Snapshot, searcher, docs: np.ndarray) -> np.ndarray:
+    return np.array([searcher.stored_fields(int(d)).get("order", 0) for d in docs], dtype=np.int64)
 
 
 class KnowledgeBase:
     """Read access to one index, always on behalf of a role."""
 
-    def __init__(self, index: Index):
+    def __init__(self, index: Index, params: RankParams | None = None):
         self.index = index
+        self.params = params or RankParams()
 
     # -- filters -----------------------------------------------------------------------------
-    def _filter(self, role: str, f: Filters, searcher) -> Q.Query | None:
-        clauses: list[Q.Query] = []
-        vis = visibility_filter(role)
-        if vis is not None:
-            clauses.append(vis)
+    @staticmethod
+    def _visible(snap: Snapshot, role: str) -> np.ndarray:
+        """Passages this role may see."""
+        return snap.live & snap.public if check_role(role) == "public" else snap.live
+
+    def _mask(self, snap: Snapshot, role: str, f: Filters) -> np.ndarray:
+        """Documents (passages) this role may see and the filters keep: applied before any ranking."""
+        mask = self._visible(snap, role).copy()
+        cols = snap.cols
         if f.sessions:
-            clauses.append(Q.Or([Q.Term("session", str(s)) for s in f.sessions]))
+            mask &= _isin(cols["session"], [str(x) for x in f.sessions])
         if f.date_from or f.date_to:
-            clauses.append(Q.TermRange("date", f.date_from or None, f.date_to or None))
+            lo = int(f.date_from.replace("-", "")) if f.date_from else 0
+            hi = int(f.date_to.replace("-", "")) if f.date_to else 99999999
+            mask &= (snap.date >= lo) & (snap.date <= hi)
         if f.doc_type:
             if f.doc_type not in DOC_TYPES:
                 raise QueryError(f"種類は {' / '.join(DOC_TYPES)} のいずれかです: {f.doc_type}")
-            clauses.append(Q.Term("doc_type", f.doc_type))
+            mask &= _isin(cols["doc_type"], [f.doc_type])
         if f.part:
             if f.part not in PARTS:
                 raise QueryError(f"パートは {' / '.join(PARTS)} のいずれかです: {f.part}")
-            clauses.append(Q.Term("part", f.part))
+            mask &= _isin(cols["part"], [f.part])
         if f.speaker:
-            names = self.match_speakers(f.speaker, searcher)
-            clauses.append(Q.Or([Q.Term("speaker", n) for n in names]) if names else Q.NullQuery)
+            mask &= _isin(cols["speaker"], self._speakers_like(cols["speaker"].values, f.speaker))
         if f.speaker_role:
-            clauses.append(Q.Term("speaker_role", f.speaker_role))
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else Q.And(clauses)
+            mask &= _isin(cols["speaker_role"], [f.speaker_role])
+        return mask
 
     @staticmethod
-    def match_speakers(text: str, searcher) -> list[str]:
-        """Speaker names in the index containing `text` (spaces and width ignored)."""
+    def _speakers_like(names, text: str) -> list[str]:
         from .speakers import normalize_name
 
         needle = normalize_name(text)[0] or text.strip()
-        return [n for n in (t.decode("utf-8") for t in searcher.reader().lexicon("speaker")) if needle in n]
+        return [n for n in names.tolist() if n and needle in n]
+
+    def match_speakers(self, text: str) -> list[str]:
+        """Speaker names in the index containing `text` (spaces and width ignored)."""
+        searcher, snap = self.index.reading()
+        return self._speakers_like(snap.cols["speaker"].values, text)
 
     # -- search ------------------------------------------------------------------------------
     def search(
@@ -150,103 +147,77 @@ class KnowledgeBase:
         """Search turns; `total` and `facets` count distinct turns over every match the role may see."""
         parsed = parse_query(text)
         f = (filters or Filters()).merged(parsed.filters).check()
-        page = max(1, int(page))
+        page = max(1, min(int(page), 10_000))
         page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
         result = SearchResult(query=text, total=0, hits=[], facets={}, page=page, page_size=page_size,
                               mode=parsed.mode)
         if parsed.empty:
             result.message = "検索語を入力してください（助詞や記号だけでは検索できません）。" if text.strip() else ""
             return result
-        with self.index.searcher() as searcher:
-            filt = self._filter(role, f, searcher)
-            total, facets = self._count(searcher, build_query(parsed), filt)
-            if total == 0 and parsed.mode == "and" and len(parsed.terms) > 1:
-                total, facets = self._count(searcher, build_query(parsed, mode="or"), filt)
-                if total:
-                    result.mode = "or"
-                    result.message = "すべての語を含む発言が見つからないため、いずれかの語を含む発言を表示しています。"
-            result.total, result.facets = total, facets
-            if total:
-                result.hits = self._hits(searcher, parsed, build_query(parsed, mode=result.mode), filt,
-                                         page, page_size, sort)
+        searcher, snap = self.index.reading()
+        mask = self._mask(snap, role, f)
+        public_only = role == "public"
+        ranked = rank(snap, searcher, parsed, mask, public_only, self.params)
+        if not ranked.matched.any() and parsed.mode == "and" and len(parsed.terms) > 1:
+            ranked = rank(snap, searcher, parsed, mask, public_only, self.params, mode="or")
+            if ranked.matched.any():
+                result.mode = "or"
+                result.message = "すべての語を含む発言が見つからないため、いずれかの語を含む発言を表示しています。"
+        turns = np.nonzero(ranked.matched)[0]
+        result.total = int(len(turns))
+        result.facets = self._facets(snap, turns)
+        if not len(turns):
+            return result
+        if sort in ("date", "date_asc"):
+            reps = snap.turn_rep[turns]
+            key_date = snap.date[reps].astype(np.int64) * 100_000 + _orders(snap, searcher, reps)
+            order = np.argsort(-key_date if sort == "date" else key_date, kind="stable")
+        else:
+            order = np.argsort(-ranked.turn_scores[turns], kind="stable")
+        chosen = turns[order[(page - 1) * page_size: page * page_size]]
+        best = snap.best_doc_of_turns(chosen, ranked.doc_scores) if len(chosen) else []
+        result.hits = [self._hit(searcher, snap, parsed, int(d), float(ranked.turn_scores[t]))
+                       for t, d in zip(chosen.tolist(), list(best), strict=True)]
         return result
 
-    def _count(self, searcher, q: Q.Query, filt: Q.Query | None) -> tuple[int, dict[str, dict[str, int]]]:
-        whole = Q.And([q, filt]) if filt is not None else q
-        reader = searcher.reader()
-        seg_col = _column(reader, "seg_id")
-        cols = {name: _column(reader, name) for name in FACET_FIELDS}
-        seen: set[str] = set()
-        facets: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
-        for docnum in whole.docs(searcher):
-            seg = seg_col(docnum)
-            if seg in seen:
-                continue
-            seen.add(seg)
-            for name, col in cols.items():
-                value = col(docnum)
-                if value:
-                    facets[name][value] = facets[name].get(value, 0) + 1
-        return len(seen), {k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in facets.items()}
+    @staticmethod
+    def _facets(snap: Snapshot, turns: np.ndarray) -> dict[str, dict[str, int]]:
+        reps = snap.turn_rep[turns]
+        out: dict[str, dict[str, int]] = {}
+        for name in FACET_FIELDS:
+            col = snap.cols[name]
+            counts = np.bincount(col.codes[reps], minlength=len(col.values)) if len(reps) else []
+            pairs = [(str(col.values[i]), int(c)) for i, c in enumerate(counts) if c and col.values[i]]
+            out[name] = dict(sorted(pairs, key=lambda kv: -kv[1]))
+        return out
 
-    def _hits(self, searcher, parsed: ParsedQuery, q: Q.Query, filt, page: int, page_size: int,
-              sort: str) -> list[Hit]:
-        kwargs = {}
-        if sort == "date":
-            kwargs["sortedby"] = [FieldFacet("date", reverse=True), FieldFacet("order")]
-        elif sort == "date_asc":
-            kwargs["sortedby"] = [FieldFacet("date"), FieldFacet("order")]
-        results = searcher.search(q, filter=filt, limit=page * page_size, collapse="seg_id",
-                                  collapse_limit=1, **kwargs)
-        hits = []
-        for r in list(results)[(page - 1) * page_size:]:
-            score = r.score if isinstance(r.score, int | float) else 0.0  # a sort key when sorted by date
-            hits.append(self._hit(searcher, parsed, r.docnum, r.fields(), score, filt))
-        return hits
-
-    def _spans(self, searcher, terms: list[str], docnum: int) -> list[Span]:
-        reader = searcher.reader()
-        spans: list[Span] = []
-        for term in terms:
-            if ("text", term) not in reader:
-                continue
-            m = reader.postings("text", term)
-            m.skip_to(docnum)
-            if m.is_active() and m.id() == docnum:
-                spans.extend((s, e) for _, s, e in m.value_as("characters"))
-        return spans
-
-    def _hit(self, searcher, parsed: ParsedQuery, docnum: int, fields: dict, score: float, filt) -> Hit:
-        spans = self._spans(searcher, parsed.terms, docnum)
+    def _hit(self, searcher, snap: Snapshot, parsed: ParsedQuery, docnum: int, score: float) -> Hit:
+        fields = searcher.stored_fields(docnum)
         passage_text = fields.get("text", "")
-        full = self._turn_text(searcher, fields, passage_text)
+        turn = int(snap.turn.codes[docnum])
+        docs = snap.turn_docs(turn)
+        full = passage_text if len(docs) <= 1 else "".join(
+            searcher.stored_fields(int(d)).get("text", "") for d in docs)
         return Hit(
             id=fields["seg_id"],
             doc_id=fields["doc_id"],
             order=fields["order"],
             title=fields.get("title", ""),
-            session=int(fields["session"]) if fields.get("session") else None,
+            session=int(fields["session"]) if str(fields.get("session", "")).isdigit() else None,
             date=fields.get("date", ""),
             speaker=fields.get("speaker", ""),
             speaker_role=fields.get("speaker_role", ""),
             part=fields.get("part", "other"),
             doc_type=fields.get("doc_type", ""),
             visibility=fields.get("visibility", "public"),
-            snippet=snippet(passage_text, spans),
+            snippet=query_snippet(passage_text, parsed.terms),
             text=full,
-            score=round(float(score), 4),
+            score=round(score, 4),
             start=fields.get("start"),
             end=fields.get("end"),
             qa=fields.get("qa", ""),
             answers_to=fields.get("answers_to"),
         )
-
-    @staticmethod
-    def _turn_text(searcher, fields: dict, passage_text: str) -> str:
-        if fields.get("passage", 0) == 0 and len(passage_text) < 400:
-            return passage_text
-        parts = sorted(searcher.documents(seg_id=fields["seg_id"]), key=lambda r: r.get("passage", 0))
-        return "".join(p.get("text", "") for p in parts)
 
     @staticmethod
     def highlight(text: str, query: str) -> str:
@@ -255,9 +226,7 @@ class KnowledgeBase:
         >>> KnowledgeBase.highlight("サーバーの内製化", "サーバ")
         '<mark>サーバー</mark>の内製化'
         """
-        terms = set(parse_query(query).terms)
-        spans = [(t.startchar, t.endchar) for t in japanese_analyzer()(text, chars=True) if t.text in terms]
-        return mark(text, spans)
+        return mark(text, query_spans(text, parse_query(query).terms))
 
     # -- documents ---------------------------------------------------------------------------
     def document(self, doc_id: str, role: str = "public") -> Document | None:
@@ -277,6 +246,8 @@ class KnowledgeBase:
         if not records:
             return None
         meta.pop("segments", None)
+        if vis is not None:  # hashes cover members-only turns too: they must not reach a public reader
+            meta.update(content_hash="", fingerprint="")
         return Document(**meta, segments=segments_from_records(records))
 
     def stats(self, role: str = "public") -> dict:

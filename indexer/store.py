@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import LockError
 from whoosh.query import Term
 
+from .engine import Engine
 from .errors import IndexError_
 from .models import Document, Segment
 from .schema import VERSION, make_schema, split_passages
@@ -59,6 +61,7 @@ def _records(doc: Document) -> Iterable[dict]:
                 "part": seg.part,
                 "qa": seg.qa,
                 "answers_to": seg.answers_to,
+                "question_id": doc.segment_id(seg.answers_to) if seg.answers_to is not None else "",
                 "start": seg.start,
                 "end": seg.end,
                 "title": doc.title,
@@ -81,6 +84,7 @@ class Index:
             self.path.mkdir(parents=True, exist_ok=True)
             self.ix = whoosh_index.create_in(str(self.path), make_schema())
             (self.path / VERSION_FILE).write_text(json.dumps(VERSION))
+            self._init_readers()
             return
         if not whoosh_index.exists_in(str(self.path)):
             raise IndexError_(f"索引が見つかりません: {self.path}（先に `kb index corpus` で作成してください）")
@@ -90,6 +94,24 @@ class Index:
                 f"索引の版（{found}）がこのプログラム（{VERSION}）と異なります。`kb index` で作り直してください。"
             )
         self.ix = whoosh_index.open_dir(str(self.path))
+        self._init_readers()
+
+    def _init_readers(self) -> None:
+        self.engine = Engine()
+        self._local = threading.local()
+
+    def reading(self):
+        """This thread's searcher (refreshed when a commit happened) and the ranking snapshot."""
+        s = getattr(self._local, "searcher", None)
+        generation = self.ix.latest_generation()
+        if s is None or getattr(self._local, "generation", None) != generation:
+            # A new searcher, not `refresh()`: refresh reuses segment readers and missed deletions.
+            if s is not None:
+                s.close()
+            s = self.ix.searcher()
+            self._local.generation = s.reader().generation()
+        self._local.searcher = s
+        return s, self.engine.snapshot(s)
 
     @property
     def data_dir(self) -> Path:

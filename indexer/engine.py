@@ -1,0 +1,233 @@
+"""Fast ranking over the Whoosh index: postings and per-document columns as NumPy arrays.
+
+Whoosh stays the index (schema, analyzer, postings, stored fields, atomic commits). Scoring,
+filtering, facet counting and passage→turn collapsing are done here with NumPy over arrays read
+from the index's segments. Segments are immutable, so their arrays are cached by segment id and
+only a new segment (after `kb add`) is read again; deletions are re-applied on every snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+from whoosh.util.numeric import byte_to_length
+
+from .schema import ARRAY_COLUMNS
+
+_LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
+POSTINGS_CACHE_LIMIT = 12_000_000  # postings kept in memory (about 8 bytes each)
+
+
+def _segment_key(reader) -> str:
+    seg = reader.segment()
+    return f"{seg.segment_id()}" if seg is not None else str(id(reader))
+
+
+def _read_column(reader, name: str, n: int) -> np.ndarray:
+    col = reader.column_reader(name)
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        try:
+            v = col[i]
+        except IndexError:
+            v = ""
+        out[i] = v.decode("utf-8") if isinstance(v, bytes) else (v if v is not None else "")
+    return out
+
+
+def _read_lengths(reader, field: str, n: int) -> np.ndarray:
+    perdoc = reader._perdoc  # noqa: SLF001 - the one place that reads Whoosh's length column
+    col = perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN) if perdoc.has_column(f"_{field}_len") else None
+    if col is None:
+        return np.zeros(n, dtype=np.float32)
+    return _LENGTHS[np.fromiter((col[i] or 0 for i in range(n)), dtype=np.uint8, count=n)]
+
+
+def _read_postings(reader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(local docnums, term frequencies) of one term in one segment, block by block."""
+    terms = reader._terms  # noqa: SLF001
+    if (field, btext) not in terms:
+        return np.empty(0, np.int32), np.empty(0, np.float32)
+    m = terms.matcher(field, btext, reader.schema[field].format)
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    while m.is_active():
+        m._read_ids()  # noqa: SLF001
+        m._read_weights()  # noqa: SLF001
+        ids.append(np.asarray(m._ids, dtype=np.int32))  # noqa: SLF001
+        weights.append(np.asarray(m._weights, dtype=np.float32))  # noqa: SLF001
+        m._next_block()  # noqa: SLF001
+    if not ids:
+        return np.empty(0, np.int32), np.empty(0, np.float32)
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+class SegmentArrays:
+    """Per-document columns and text lengths of one immutable segment."""
+
+    def __init__(self, reader):
+        n = reader.doc_count_all()
+        self.n = n
+        self.columns = {name: _read_column(reader, name, n) for name in ARRAY_COLUMNS}
+        self.lengths = {f: _read_lengths(reader, f, n) for f in ("text", "bigram", "speaker_text")}
+
+
+class Engine:
+    """Caches shared by every searcher of one index (thread-safe)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._segments: dict[str, SegmentArrays] = {}
+        self._postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._postings_size = 0
+        self._snapshot: Snapshot | None = None
+
+    def snapshot(self, searcher) -> Snapshot:
+        leaves = searcher.reader().leaf_readers()
+        key = tuple((_segment_key(r), r.segment().deleted_count() if r.segment() else 0) for r, _ in leaves)
+        snap = self._snapshot
+        if snap is not None and snap.key == key:
+            return snap
+        with self._lock:
+            arrays = []
+            for r, _ in leaves:
+                k = _segment_key(r)
+                if k not in self._segments:
+                    self._segments[k] = SegmentArrays(r)
+                arrays.append(self._segments[k])
+            live_keys = {_segment_key(r) for r, _ in leaves}
+            for k in [k for k in self._segments if k not in live_keys]:
+                del self._segments[k]
+            snap = Snapshot(self, key, leaves, arrays)
+            self._snapshot = snap
+        return snap
+
+    def postings(self, seg_key: str, reader, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        k = (seg_key, field, term)
+        hit = self._postings.get(k)
+        if hit is not None:
+            self._postings.move_to_end(k)
+            return hit
+        value = _read_postings(reader, field, term.encode("utf-8"))
+        with self._lock:
+            self._postings[k] = value
+            self._postings_size += len(value[0])
+            while self._postings_size > POSTINGS_CACHE_LIMIT and len(self._postings) > 1:
+                _, (ids, _w) = self._postings.popitem(last=False)
+                self._postings_size -= len(ids)
+        return value
+
+
+@dataclass
+class Codes:
+    """A string column as integer codes plus the distinct values."""
+
+    codes: np.ndarray
+    values: np.ndarray
+
+
+def _encode(values: np.ndarray) -> Codes:
+    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
+    return Codes(inverse.astype(np.int32), uniq)
+
+
+class Snapshot:
+    """All segments of one index generation as global arrays (docnum = leaf offset + local docnum)."""
+
+    def __init__(self, engine: Engine, key: tuple, leaves, arrays: list[SegmentArrays]):
+        self.engine = engine
+        self.key = key
+        self.offsets = [off for _, off in leaves]
+        self.seg_keys = [_segment_key(r) for r, _ in leaves]
+        self.n = sum(a.n for a in arrays)
+        live = np.ones(self.n, dtype=bool)
+        for r, off in leaves:
+            deleted = list(r.segment().deleted_docs()) if r.segment() and r.segment().has_deletions() else []
+            if deleted:
+                live[off + np.asarray(deleted, dtype=np.int64)] = False
+        self.live = live
+        cols = {name: np.concatenate([a.columns[name] for a in arrays]) if arrays else np.empty(0, object)
+                for name in ARRAY_COLUMNS}
+        self.cols = {name: _encode(v) for name, v in cols.items()}
+        self.turn = self.cols["seg_id"]
+        self.n_turns = len(self.turn.values)
+        self.public = cols["visibility"].astype(str) == "public"
+        dates = cols["date"].astype(str)
+        self.date = np.array([int(d.replace("-", "")) if len(d) == 10 else 0 for d in dates], dtype=np.int32)
+        self.lengths = {f: np.concatenate([a.lengths[f] for a in arrays]) if arrays else np.zeros(0, np.float32)
+                        for f in ("text", "bigram", "speaker_text")}
+        # answer turn → its question's turn (for Q&A propagation)
+        q = cols["question_id"].astype(str)
+        has_q = (q != "") & live
+        qcodes = np.searchsorted(self.turn.values, q[has_q])
+        ok = (qcodes < self.n_turns) & (self.turn.values[np.minimum(qcodes, self.n_turns - 1)] == q[has_q])
+        self.answer_turns = self.turn.codes[has_q][ok]
+        self.question_turns = qcodes[ok].astype(np.int32)
+        rep = np.full(self.n_turns, -1, dtype=np.int64)
+        live_docs = np.nonzero(live)[0]
+        rep[self.turn.codes[live_docs][::-1]] = live_docs[::-1]
+        self.turn_rep = rep  # first live passage of each turn (-1: none)
+        self._stats: dict = {}
+
+    def postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only."""
+        docs, tfs = [], []
+        for (r, off), key in zip(leaves, self.seg_keys, strict=True):
+            ids, w = self.engine.postings(key, r, field, term)
+            if len(ids):
+                docs.append(ids + off)
+                tfs.append(w)
+        if not docs:
+            return np.empty(0, np.int32), np.empty(0, np.float32)
+        d, t = (np.concatenate(docs), np.concatenate(tfs)) if len(docs) > 1 else (docs[0], tfs[0])
+        keep = self.live[d]
+        return (d, t) if keep.all() else (d[keep], t[keep])
+
+    def stats(self, public_only: bool) -> dict:
+        """Collection statistics over what a role may see (so hidden text never moves a score)."""
+        if public_only not in self._stats:
+            visible = self.live & self.public if public_only else self.live
+            n_vis = int(visible.sum())
+            avg = {f: float(v[visible].mean()) if n_vis and v[visible].mean() > 0 else 1.0
+                   for f, v in self.lengths.items()}
+            self._stats[public_only] = {"n": max(n_vis, 1), "avg": avg, "visible": visible}
+        return self._stats[public_only]
+
+    def bm25(self, leaves, field: str, term: str, k1: float, b: float, boost: float = 1.0,
+             public_only: bool = False):
+        """(docnums, BM25 weights) of one term; df, N and average length count only what the role sees."""
+        docs, tf = self.postings(leaves, field, term)
+        st = self.stats(public_only)
+        if public_only:
+            keep = st["visible"][docs]
+            docs, tf = docs[keep], tf[keep]
+        if not len(docs):
+            return docs, tf
+        df = len(docs)
+        idf = np.log(1.0 + (st["n"] - df + 0.5) / (df + 0.5))
+        norm = k1 * (1.0 - b + b * self.lengths[field][docs] / st["avg"][field])
+        return docs, (boost * idf * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
+
+    def turn_max(self, docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Best passage score of every turn."""
+        out = np.zeros(self.n_turns, dtype=np.float32)
+        np.maximum.at(out, self.turn.codes[docs], scores)
+        return out
+
+    def best_doc_of_turns(self, turns: np.ndarray, doc_scores: np.ndarray) -> np.ndarray:
+        """For each turn, its highest-scoring live passage (docnum)."""
+        mask = np.isin(self.turn.codes, turns) & self.live
+        cand = np.nonzero(mask)[0]
+        order = np.lexsort((-doc_scores[cand], self.turn.codes[cand]))
+        cand = cand[order]
+        first = np.unique(self.turn.codes[cand], return_index=True)[1]
+        best = dict(zip(self.turn.codes[cand[first]].tolist(), cand[first].tolist(), strict=True))
+        return np.array([best[t] for t in turns.tolist()], dtype=np.int64)
+
+    def turn_docs(self, turn: int) -> np.ndarray:
+        """Live passages of a turn in order."""
+        return np.nonzero((self.turn.codes == turn) & self.live)[0]

@@ -1,0 +1,104 @@
+"""Ranking with NumPy over a snapshot: BM25 per passage, best passage per turn, AND/OR semantics,
+answers found through their question.
+
+- Keywords (AND): every keyword group must occur in the turn; a group's own terms must occur in the
+  same passage (a compound such as 内製化 = 内製|化), a quoted group as an exact phrase. A group may
+  instead match the speaker's name.
+- Questions (OR): every content term adds its BM25 weight; a turn scores as its best passage
+  (a window of the turn), so one long speech covering many topics does not win by length.
+- An answer turn inherits a share of its question's score, so a question is returned with its answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh import query as Q
+
+from .engine import Snapshot
+from .query import ParsedQuery
+
+
+@dataclass
+class RankParams:
+    """Tunable ranking parameters (measured with `kb eval`, see docs/quality.md)."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    speaker_boost: float = 0.5
+    answer_share: float = 0.9
+
+
+@dataclass
+class Ranked:
+    doc_scores: np.ndarray
+    turn_scores: np.ndarray
+    matched: np.ndarray
+
+
+def _turn_any(snap: Snapshot, doc_mask: np.ndarray) -> np.ndarray:
+    out = np.zeros(snap.n_turns, dtype=bool)
+    out[snap.turn.codes[doc_mask]] = True
+    return out
+
+
+def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public_only: bool,
+         params: RankParams, mode: str | None = None) -> Ranked:
+    """Score every passage `mask` allows (filters) and collapse to turns.
+
+    With `public_only`, BM25 statistics count public passages alone, so the score of a public result
+    is the same as on an index holding no members-only text at all.
+    """
+    mode = mode or parsed.mode
+    leaves = searcher.reader().leaf_readers()
+    n = snap.n
+    docs_of: dict[tuple[str, str], np.ndarray] = {}
+    parts_d, parts_w = [], []
+    for t in parsed.terms:
+        for field, boost in (("text", 1.0), ("speaker_text", params.speaker_boost)):
+            d, w = snap.bm25(leaves, field, t, params.k1, params.b, boost, public_only)
+            docs_of[(field, t)] = d
+            if len(d):
+                parts_d.append(d)
+                parts_w.append(w)
+    if parts_d:
+        doc_scores = np.bincount(np.concatenate(parts_d), weights=np.concatenate(parts_w),
+                                 minlength=n).astype(np.float32)
+    else:
+        doc_scores = np.zeros(n, dtype=np.float32)
+    doc_scores[~mask] = 0.0
+    allowed = _turn_any(snap, mask)
+    nz = np.nonzero(doc_scores)[0]
+    turn_scores = snap.turn_max(nz, doc_scores[nz])
+    if mode == "or":
+        if params.answer_share and len(snap.answer_turns):
+            np.maximum.at(turn_scores, snap.answer_turns,
+                          turn_scores[snap.question_turns] * np.float32(params.answer_share))
+            turn_scores[~allowed] = 0.0
+        return Ranked(doc_scores, turn_scores, turn_scores > 0)
+    matched = allowed.copy()
+    for terms, quoted in zip(parsed.groups, parsed.phrases, strict=True):
+        has = _group_docs(snap, searcher, docs_of, terms, quoted) & mask
+        matched &= _turn_any(snap, has)
+    turn_scores[~matched] = 0.0
+    return Ranked(doc_scores, turn_scores, matched)
+
+
+def _group_docs(snap: Snapshot, searcher, docs_of, terms: list[str], quoted: bool) -> np.ndarray:
+    n = snap.n
+    if quoted and len(terms) > 1:
+        out = np.zeros(n, dtype=bool)
+        hits = list(Q.Phrase("text", terms).docs(searcher))
+        if hits:
+            out[np.asarray(hits, dtype=np.int64)] = True
+        return out & snap.live
+    result = np.zeros(n, dtype=bool)
+    for field in ("text", "speaker_text"):
+        acc = np.ones(n, dtype=bool)
+        for t in terms:
+            present = np.zeros(n, dtype=bool)
+            present[docs_of[(field, t)]] = True
+            acc &= present
+        result |= acc
+    return result
