@@ -42,6 +42,7 @@ class ViewState:
     part: str = ""
     sort: str = "relevance"
     size: int = PAGE_SIZES[0]
+    rel: str = ""
 
 
 def _int(value: str, default: int | None) -> int | None:
@@ -74,6 +75,7 @@ def state_from_params(params: dict[str, str]) -> ViewState:
         part=get("part") if get("part") in PART_LABELS else "",
         sort=get("sort") if get("sort") in SORT_LABELS else "relevance",
         size=size if size in PAGE_SIZES else PAGE_SIZES[0],
+        rel=get("rel")[:200],
     )
 
 
@@ -96,6 +98,7 @@ def params_from_state(s: ViewState) -> dict[str, str]:
         "part": s.part,
         "sort": s.sort if s.sort != "relevance" else "",
         "size": str(s.size) if s.size != PAGE_SIZES[0] else "",
+        "rel": s.rel if not s.doc else "",
     }
     return {k: v for k, v in out.items() if v}
 
@@ -139,6 +142,9 @@ CSS = """<style>
 .kb-text { white-space: pre-wrap; }
 .kb-part { margin-top: 1rem; font-weight: 700; border-bottom: 1px solid #ccc; }
 .kb-facets ul { margin: 0 0 0.5rem 1rem; padding: 0; }
+.kb-qa { font-size: 0.85rem; margin-top: 0.2rem; }
+.kb-table { border-collapse: collapse; font-size: 0.9rem; }
+.kb-table th, .kb-table td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: left; }
 </style>"""
 
 
@@ -186,8 +192,10 @@ def facets_html(facets: dict[str, dict[str, int]], limit: int = 15) -> str:
     return "".join(out)
 
 
-def turn_html(seg, hit_order: int | None, query: str) -> str:
-    """One speaker turn: label, timestamp, escaped text; the hit turn highlighted and marked."""
+def turn_html(seg, hit_order: int | None, query: str, links: str = "") -> str:
+    """One speaker turn: label, timestamp, escaped text; the hit turn highlighted and marked.
+
+    `links` is HTML built by `qa_links_html` (already escaped)."""
     is_hit = hit_order is not None and seg.order == hit_order
     who = escape(speaker_label(seg.speaker, seg.speaker_role))
     when = fmt_time(seg.start)
@@ -196,7 +204,8 @@ def turn_html(seg, hit_order: int | None, query: str) -> str:
     body = KnowledgeBase.highlight(seg.text, query) if is_hit and query.strip() else escape(seg.text)
     cls = "kb-turn kb-hit" if is_hit else "kb-turn"
     head = f'<div class="kb-who">{meta}</div>' if meta else ""
-    return f'<div class="{cls}" id="{seg_anchor(seg.order)}">{head}<div class="kb-text">{body}</div></div>'
+    return (f'<div class="{cls}" id="{seg_anchor(seg.order)}">{head}<div class="kb-text">{body}</div>'
+            f'{links}</div>')
 
 
 def document_header_html(doc) -> str:
@@ -207,15 +216,51 @@ def document_header_html(doc) -> str:
             f'<div class="kb-meta">{meta}{badge(doc.visibility)}</div>')
 
 
-def document_body_html(doc, hit_order: int | None, query: str) -> str:
-    """Every turn of a document in order, with a heading where the part changes."""
+def qa_links_html(seg, links) -> str:
+    """In-page links from a question to its answers, or from an answer to its question."""
+    if links.question is not None:
+        q = links.question
+        return (f'<div class="kb-qa">↩ <a href="#{seg_anchor(q.order)}">質問を見る：'
+                f'{escape(speaker_label(q.speaker, q.speaker_role) or "質問")}</a></div>')
+    if links.answers:
+        items = "・".join(f'<a href="#{seg_anchor(a.order)}">{escape(speaker_label(a.speaker, a.speaker_role) or "回答")}'
+                         f'</a>' for a in links.answers)
+        return f'<div class="kb-qa">↪ 回答を見る：{items}</div>'
+    return ""
+
+
+def document_body_html(doc, hit_order: int | None, query: str, links: dict | None = None) -> str:
+    """Every turn of a document in order, with a heading where the part changes.
+
+    `links` maps a turn's order to its `QALinks` (questions ↔ answers)."""
     out, part = [], None
+    links = links or {}
     for seg in doc.segments:
         if seg.part != part:
             part = seg.part
             out.append(f'<div class="kb-part">{escape(PART_LABELS.get(part, part))}</div>')
-        out.append(turn_html(seg, hit_order, query))
+        extra = qa_links_html(seg, links[seg.order]) if seg.order in links else ""
+        out.append(turn_html(seg, hit_order, query, extra))
     return "".join(out)
+
+
+def plain_turn_html(seg, heading: str = "", limit: int = 0) -> str:
+    """A turn (question, answer, related turn) with speaker, timestamp and escaped text."""
+    text = seg.text if not limit or len(seg.text) <= limit else seg.text[:limit] + "…"
+    bits = [heading, speaker_label(seg.speaker, seg.speaker_role), fmt_time(seg.start)]
+    meta = " ・ ".join(escape(b) for b in bits if b) + badge(seg.visibility)
+    return f'<div class="kb-turn"><div class="kb-who">{meta}</div><div class="kb-text">{escape(text)}</div></div>'
+
+
+def table_html(headers: list[str], rows: list[list], cls: str = "kb-table") -> str:
+    """An escaped HTML table."""
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def sessions_text(sessions: list[int]) -> str:
+    return "、".join(session_label(s) for s in sessions)
 
 
 def empty_result_tips(state: ViewState, role: str) -> list[str]:

@@ -111,12 +111,10 @@ class ProductSearch:
     """`KnowledgeBase.search` over a temporary index of a JSONL corpus; use as a context manager.
 
     Calling it returns the hit ids of one query; `modes[query]` keeps the mode the search used.
-    `procs=1` (as `kb import`): with `procs>1` the index has several segments, and whoosh3 3.54's
-    `MultiReader.column_reader` drops the segments lacking a column (e.g. `session`, never set on JSONL
-    imports), so `KnowledgeBase._count` fails with IndexError (or reads wrong facet values).
+    The index is built with two processes, as `kb index --procs 2` would.
     """
 
-    def __init__(self, corpus_path: str | Path, k: int = 10, procs: int = 1):
+    def __init__(self, corpus_path: str | Path, k: int = 10, procs: int = 2):
         self.corpus_path = Path(corpus_path)
         self.k = k
         self.procs = procs

@@ -106,6 +106,14 @@ def markdown_like(at: AppTest) -> list[str]:
     return out
 
 
+def open_doc_page(at: AppTest, params: dict) -> AppTest:
+    """Open the document page as a reload of a copied URL would."""
+    at.query_params = params
+    at.switch_page("views/document.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
 def open_buttons(at: AppTest):
     return [b for b in at.button if b.key and b.key.startswith("open-")]
 
@@ -128,20 +136,18 @@ def test_search_shows_marked_snippet(index_dir):
 def test_public_never_sees_members_only(index_dir):
     at = new_app()
     at.run()
-    assert at.selectbox(key="role").value == "public"
+    assert at.selectbox(key="role_select").value == "public"
     search(at, SECRET)
     text = all_text(at)
     assert SECRET not in text.replace(f"「{SECRET}」", "")
     assert 'class="kb-badge"' not in text
     assert at.subheader[0].value == "0 件"
     # the members-only turn of a public document is not in the public document view either
-    at.session_state.doc = "t1"
-    at.run()
+    open_doc_page(at, {"doc": "t1"})
     assert "タグの例として" in all_text(at)
     assert SECRET not in all_text(at)
     # a members-only document is simply "not found"
-    at.session_state.doc = "m1"
-    at.run()
+    open_doc_page(at, {"doc": "m1"})
     assert any("文書が見つかりません" in w.value for w in at.warning)
     assert SECRET not in all_text(at)
 
@@ -149,7 +155,7 @@ def test_public_never_sees_members_only(index_dir):
 def test_member_sees_members_only_with_badge(index_dir):
     at = new_app()
     at.run()
-    at.selectbox(key="role").set_value("member").run()
+    at.selectbox(key="role_select").set_value("member").run()
     search(at, SECRET)
     assert at.subheader[0].value == "2 件"
     htmls = html_values(at)
@@ -175,7 +181,7 @@ def test_open_document_shows_whole_text_and_hit(index_dir):
     assert 'href="#seg-0001"' in body and 'id="seg-0001"' in body
     # back to the results
     at.button(key="back").click().run()
-    assert "doc" not in at.query_params
+    assert "doc" not in at.query_params and at.query_params["q"] == "費用"
     assert at.subheader[0].value == "1 件"
 
 
@@ -220,8 +226,8 @@ def test_query_params_reproduce_a_search(index_dir):
 
 def test_document_url_reproduces_document_view(index_dir):
     at = new_app()
-    at.query_params = {"q": "費用", "doc": "t1", "seg": "1"}
     at.run()
+    open_doc_page(at, {"q": "費用", "doc": "t1", "seg": "1"})
     body = "\n".join(html_values(at))
     assert "kb-hit" in body and "<mark>費用</mark>" in body
     assert "ネットワークの内製化について説明します。" in body

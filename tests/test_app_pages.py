@@ -1,0 +1,296 @@
+"""Every page of the app through AppTest: related turns, CSV, caching, Q&A, speakers, trend, admin."""
+
+from __future__ import annotations
+
+import pytest
+
+st = pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+from test_app import APP, all_text, html_values  # noqa: E402
+from test_browse import MARKERS, QA_DOC  # noqa: E402
+
+from indexer import KnowledgeBase  # noqa: E402
+from indexer.ingest import index_corpus  # noqa: E402
+
+from helpers import write_corpus  # noqa: E402
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "s02" / "qa.md").write_text(QA_DOC, encoding="utf-8")
+    ix = tmp_path / "data" / "index"
+    index_corpus(corpus, ix)
+    monkeypatch.setenv("KB_INDEX", str(ix))
+    monkeypatch.setenv("KB_CORPUS", str(corpus))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield ix
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def app(role: str = "public") -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+    if role != "public":
+        at.selectbox(key="role_select").set_value(role).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def goto(at: AppTest, page: str, params: dict | None = None) -> AppTest:
+    at.query_params = params or {}
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def no_markers(at: AppTest) -> bool:
+    text = all_text(at)
+    return not any(m in text for m in MARKERS)
+
+
+# -- search page extras ----------------------------------------------------------------------------
+def test_related_discussion_for_a_hit(env):
+    at = app()
+    at.text_input(key="q").input("費用").run()
+    hit_keys = [b.key for b in at.button if b.key and b.key.startswith("rel-")]
+    assert hit_keys
+    at.button(key=hit_keys[0]).click().run()
+    assert at.query_params["rel"] == hit_keys[0][4:]
+    assert any(m.value == "**関連する議論**" for m in at.markdown)
+    rel_buttons = [b for b in at.button if b.key and b.key.startswith("relopen-")]
+    assert rel_buttons and no_markers(at)
+    # a copied link reproduces the open related block
+    again = AppTest.from_file(str(APP), default_timeout=30)
+    again.query_params = {"q": "費用", "rel": hit_keys[0][4:]}
+    again.run()
+    assert any(m.value == "**関連する議論**" for m in again.markdown)
+    # open a related turn in its document
+    rel_buttons[0].click().run()
+    assert not at.exception and at.query_params["doc"] and "rel" not in at.query_params
+    assert any("kb-hit" in h for h in html_values(at))
+
+
+def test_csv_download_and_trend_link_are_offered(env):
+    at = app()
+    at.text_input(key="q").input("内製化").run()
+    assert [d.label for d in at.download_button] == ["検索結果を CSV でダウンロード"]
+    links = [p for p in at.get("page_link")]
+    assert any("推移" in p.proto.label for p in links)
+
+
+def test_unchanged_rerun_does_not_search_again(env, monkeypatch):
+    calls = []
+    original = KnowledgeBase.search
+
+    def counting(self, *a, **kw):
+        calls.append(a[0] if a else kw.get("text"))
+        return original(self, *a, **kw)
+
+    monkeypatch.setattr(KnowledgeBase, "search", counting)
+    at = app()
+    at.text_input(key="q").input("内製化").run()
+    calls_main = lambda: [c for c in calls if c == "内製化"]  # noqa: E731 (related turns search too)
+    n = len(calls_main())
+    assert n >= 1
+    at.run()
+    at.selectbox(key="role_select").set_value("public").run()
+    at.button(key=[b.key for b in at.button if b.key and b.key.startswith("rel-")][0]).click().run()
+    assert len(calls_main()) == n  # reruns, even opening related turns, reuse the cached result
+    at.selectbox(key="size").set_value(20).run()
+    assert len(calls_main()) == n + 1
+    # a commit to the index is seen at once (the cache key follows the index generation)
+    from indexer import Index
+    from indexer.models import Document, Segment
+
+    Index(env).put([Document(id="new", session=9, type="report", title="新規",
+                             segments=[Segment(0, "内製化の新しい報告です。", part="report")])])
+    at.run()
+    assert at.subheader[0].value == "4 件"
+
+
+# -- document page ---------------------------------------------------------------------------------
+def test_document_page_links_question_and_answers(env):
+    at = app()
+    hit = KnowledgeBase(__import__("indexer").Index(env)).search("人材", role="public").hits[0]
+    goto(at, "document", {"doc": hit.doc_id, "seg": str(hit.order), "q": "人材"})
+    body = "\n".join(html_values(at))
+    assert "この質問への回答" in body and "庁内公募です。" in body and "回答を見る" in body
+    assert "質問を見る" in body and "<mark>人材</mark>" in body
+    # an answer shows its question
+    goto(at, "document", {"doc": hit.doc_id, "seg": str(hit.order + 1)})
+    assert "この回答への質問" in "\n".join(html_values(at))
+    # the public view of q2 hides the members-only question and answer
+    goto(at, "document", {"doc": "q2"})
+    assert no_markers(at) and "公開の場での回答です。" in all_text(at)
+
+
+def test_document_page_without_doc_offers_a_choice(env):
+    at = app()
+    goto(at, "document")
+    box = at.selectbox(key="doc_pick")
+    assert "第1回 ・ 2025-06-17 ・ 第1回 トランスクリプト" in box.options
+    assert not any("会員限定" in o for o in box.options)
+    box.set_value("t1").run()
+    assert at.query_params["doc"] == "t1"
+    assert any("推進体制の話をします" in h for h in html_values(at))
+
+
+def test_document_timestamps_for_captions(env, tmp_path):
+    from indexer import Index
+    from indexer.ingest import load_document
+
+    vtt = tmp_path / "cap.vtt"
+    vtt.write_text("WEBVTT\n\n00:12:34.000 --> 00:12:40.000\n<v 北条>字幕の発言です。\n", encoding="utf-8")
+    Index(env).put([load_document(vtt, overrides={"id": "cap", "visibility": "public", "session": 1})])
+    at = app()
+    goto(at, "document", {"doc": "cap", "seg": "0", "q": "字幕"})
+    assert "12:34" in "\n".join(html_values(at))
+
+
+# -- Q&A page --------------------------------------------------------------------------------------
+def test_qa_page_filters_and_visibility(env):
+    at = app()
+    goto(at, "qa")
+    assert at.subheader[0].value == "3 組" and no_markers(at)
+    at.text_input(key="qa_answerer").input("佐伯").run()
+    assert at.subheader[0].value == "2 組" and at.query_params["answerer"] == "佐伯"
+    at.text_input(key="qa_q").input("公募").run()
+    assert at.subheader[0].value == "1 組"
+    assert any("庁内公募です。" in h and "人材はどう確保しましたか？" in h for h in html_values(at))
+    at.button(key="qa-open-0").click().run()
+    assert at.query_params["doc"] == "t1" and any("この質問への回答" in h for h in html_values(at))
+    # URL state reproduces the filters
+    at2 = app()
+    goto(at2, "qa", {"answerer": "佐伯", "session": "1"})
+    assert at2.text_input(key="qa_answerer").value == "佐伯" and at2.selectbox(key="qa_session").value == 1
+    assert at2.subheader[0].value == "2 組"
+    at2.text_input(key="qa_answerer").input("存在しない人").run()
+    assert at2.warning and "見つかりませんでした" in at2.warning[0].value
+
+
+def test_qa_page_members_see_more(env):
+    at = app("member")
+    goto(at, "qa")
+    assert at.subheader[0].value == "4 組" and not no_markers(at)
+
+
+# -- speakers page ---------------------------------------------------------------------------------
+def test_speakers_page_counts_visible_turns(env):
+    at = app()
+    goto(at, "speakers")
+    table = "\n".join(html_values(at))
+    assert "<td>田村花子</td><td>参加者</td><td>3</td><td>第1回、第2回</td>" in table
+    assert "<td>北条真琴</td><td>座長</td><td>1</td><td>第1回</td>" in table
+    at.selectbox(key="role_select").set_value("member").run()
+    assert "<td>北条真琴</td><td>座長</td><td>2</td><td>第1回、第2回</td>" in "\n".join(html_values(at))
+    at.text_input(key="spk_filter").input("佐伯").run()
+    assert "田村" not in "\n".join(h for h in html_values(at) if "kb-table" in h)
+
+
+# -- trend page ------------------------------------------------------------------------------------
+def test_trend_page_chart_and_speakers(env):
+    at = app()
+    at.text_input(key="q").input("内製化").run()
+    goto(at, "trend")  # takes the current query of the session
+    assert at.text_input(key="trend_q").value == "内製化"
+    assert at.subheader[0].value == "「内製化」を含む発言 3 件"
+    assert at.get("vega_lite_chart")
+    tables = "\n".join(html_values(at))
+    assert "<td>第1回</td><td>2025-06-17</td><td>3</td>" in tables and "<td>佐伯一郎</td><td>1</td>" in tables
+    at.text_input(key="trend_q").input("翠嵐").run()
+    assert at.subheader[0].value == "「翠嵐」を含む発言 0 件" and at.warning
+    at.selectbox(key="role_select").set_value("member").run()
+    assert at.subheader[0].value == "「翠嵐」を含む発言 3 件"
+    assert at.query_params["q"] == "翠嵐"
+
+
+# -- admin page ------------------------------------------------------------------------------------
+TRANSCRIPT = """---
+id: up1
+title: 第3回 議事録
+date: 2025-10-01
+---
+## 質疑応答
+【田村】アップロードの確認ヨシキリについて質問です？
+【北条座長】お答えします。ヨシキリは順調です。
+"""
+
+
+def test_admin_is_secretariat_only(env):
+    at = app()
+    with pytest.raises(ValueError):  # the page is not even registered for the public
+        at.switch_page("views/admin.py")
+    at = app("secretariat")
+    goto(at, "admin")
+    assert len(at.tabs) == 4
+    at.selectbox(key="role_select").set_value("member").run()
+    assert not at.exception and not any(t.label == "文書の追加" for t in at.tabs)
+
+
+def test_admin_upload_preview_publish_and_search(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    at.text_input(key="adm_session").input("3")
+    at.selectbox(key="adm_visibility").set_value("public")
+    at.file_uploader(key="adm_files").set_value(("../../第3回 議事録.md", TRANSCRIPT.encode("cp932"),
+                                                 "text/markdown")).run()
+    assert not at.exception, at.exception
+    preview = "\n".join(html_values(at))
+    for s in ("up1（新規）", "第3回", "公開", "田村", "質問 1 件・回答 1 件", "#0→#1", "cp932"):
+        assert s.lower() in preview.lower(), s
+    saved = list((env.parent / "uploads").iterdir())
+    assert [p.name for p in saved] == ["第3回_議事録.md"]
+    assert not (env.parent.parent / "第3回 議事録.md").exists()
+    at.button(key="adm_publish").click().run()
+    assert at.success and "up1" in at.success[0].value
+    # the public finds it at once
+    at.selectbox(key="role_select").set_value("public").run()  # the admin page goes away: back to 検索
+    assert not at.exception and not at.tabs
+    at.text_input(key="q").input("ヨシキリ").run()
+    assert at.subheader[0].value == "2 件"
+
+
+def test_admin_bad_upload_is_reported_and_nothing_published(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    at.file_uploader(key="adm_files").set_value([("ok.md", TRANSCRIPT.encode(), "text/markdown"),
+                                                 ("bad.md", b"---\nsession: x\n---\n", "text/markdown")]).run()
+    assert at.error and "bad" in at.error[0].value and "数字" in at.error[0].value
+    assert not [b for b in at.button if b.key == "adm_publish"]
+
+
+def test_admin_remove_document(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    at.selectbox(key="adm_doc").set_value("r1").run()
+    assert at.button(key="adm_remove").disabled
+    at.checkbox(key="adm_sure").check().run()
+    at.button(key="adm_remove").click().run()
+    assert at.success and "r1" in at.success[0].value
+    assert "r1" not in at.selectbox(key="adm_doc").options
+
+
+def test_admin_synonyms_validated_before_saving(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    path = env.parent / "synonyms.yaml"
+    at.text_area(key="adm_syn").input("DX: デジタル\n").run()
+    at.button(key="adm_syn_save").click().run()
+    assert at.error and "文字列のリスト" in at.error[0].value and not path.exists()
+    at.text_area(key="adm_syn").input("DX: [デジタルトランスフォーメーション]\n").run()
+    at.button(key="adm_syn_save").click().run()
+    assert at.success and path.read_text(encoding="utf-8") == "DX: [デジタルトランスフォーメーション]\n"
+
+
+def test_admin_rebuild_with_progress(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    at.button(key="adm_rebuild").click().run()
+    assert not at.exception
+    assert at.progress and at.progress[0].value == 100
+    assert at.success and "再構築" in at.success[0].value
+    goto(at, "search", {"q": "内製化"})
+    assert at.subheader[0].value == "3 件"

@@ -1,0 +1,266 @@
+"""indexer.browse: related turns, Q&A pairs, speakers, trend, CSV and admin helpers — visibility first."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from indexer import KbError, browse
+from indexer.ingest import load_document
+from indexer.models import Document, Segment
+
+from helpers import build_kb
+
+MARKERS = ("カワセミ", "翠嵐", "会員向けの回答", "秘密の質問")
+
+#: Q&A across parts: a members-only question answered in public, a public question answered members-only.
+QA_DOC = """\
+---
+id: q2
+session: 2
+type: transcript
+visibility: public
+members_only_parts: [discussion]
+title: 第2回 質疑
+date: 2025-08-19
+---
+## ディスカッション
+Q：（西浜市 田村）秘密の質問です、翠嵐はどうなりましたか？
+## 質疑応答
+A：（佐伯）公開の場での回答です。
+Q：（西浜市 田村）公開の質問です、クラウドの費用は？
+## ディスカッション
+A：（佐伯）翠嵐に関する会員向けの回答です。
+"""
+
+
+def qa_kb(tmp_path):
+    from indexer.ingest import index_corpus
+
+    from helpers import write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "s02" / "qa.md").write_text(QA_DOC, encoding="utf-8")
+    return browse.KnowledgeBase(index_corpus(corpus, tmp_path / "index"))
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    return qa_kb(tmp_path_factory.mktemp("browse"))
+
+
+def dump(obj) -> str:
+    return repr(obj)
+
+
+def trend_view(t: browse.Trend) -> str:
+    """What a trend shows besides the query itself; a hidden match shows up as a count."""
+    return repr((t.points, t.speakers)) + ("翠嵐" if t.total else "")
+
+
+def no_markers(obj) -> bool:
+    text = dump(obj)
+    return not any(m in text for m in MARKERS)
+
+
+# -- visibility, table-driven: (name, call) for every browse function -------------------------------
+CALLS = [
+    ("qa_pairs", lambda kb, role: browse.qa_pairs(kb, role)),
+    ("qa_pairs_query", lambda kb, role: browse.qa_pairs(kb, role, query="翠嵐")),
+    ("speakers", lambda kb, role: browse.speakers(kb, role)),
+    ("trend", lambda kb, role: trend_view(browse.trend(kb, "カワセミ", role))),
+    ("trend_suiran", lambda kb, role: trend_view(browse.trend(kb, "翠嵐", role))),
+    ("related", lambda kb, role: [h.text for h in browse.related(kb, "t1#0006", role)]
+     + [h.text for h in browse.related(kb, "t1#0005", role, k=20)]),
+    ("csv", lambda kb, role: browse.results_csv(kb, "翠嵐 OR カワセミ OR 回答", role=role)
+     + browse.results_csv(kb, "翠嵐", role=role) + browse.results_csv(kb, "カワセミ", role=role)),
+    ("documents", lambda kb, role: [(d.id, d.title) for d in browse.documents(kb, role)]),
+]
+
+
+@pytest.mark.parametrize("name,call", CALLS, ids=[c[0] for c in CALLS])
+def test_public_never_sees_members_only(kb, name, call):
+    assert no_markers(call(kb, "public")), name
+
+
+@pytest.mark.parametrize("name,call", [c for c in CALLS if c[0] not in ("documents", "related", "speakers")],
+                         ids=[c[0] for c in CALLS if c[0] not in ("documents", "related", "speakers")])
+def test_members_see_members_only(kb, name, call):
+    for role in ("member", "secretariat"):
+        assert not no_markers(call(kb, role)), (name, role)
+
+
+# -- Q&A -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("role,kwargs,expected", [
+    ("public", {}, [("t1", "内製化で費用は下がりましたか？", 1), ("t1", "人材はどう確保しましたか？", 1),
+                    ("q2", "公開の質問です、クラウドの費用は？", 0)]),
+    ("member", {}, [("t1", "内製化で費用は下がりましたか？", 1), ("t1", "人材はどう確保しましたか？", 1),
+                    ("q2", "秘密の質問です、翠嵐はどうなりましたか？", 1), ("q2", "公開の質問です、クラウドの費用は？", 1)]),
+    ("public", {"answerer": "佐伯"}, [("t1", "内製化で費用は下がりましたか？", 1), ("t1", "人材はどう確保しましたか？", 1)]),
+    ("public", {"answerer": "北条"}, []),
+    ("public", {"session": 2}, [("q2", "公開の質問です、クラウドの費用は？", 0)]),
+    ("public", {"query": "公募"}, [("t1", "人材はどう確保しましたか？", 1)]),  # matches the answer
+    ("public", {"query": "人材"}, [("t1", "人材はどう確保しましたか？", 1)]),  # matches the question
+    ("public", {"query": "翠嵐"}, []),
+    ("member", {"query": "翠嵐"}, [("q2", "秘密の質問です、翠嵐はどうなりましたか？", 1),
+                                   ("q2", "公開の質問です、クラウドの費用は？", 1)]),
+])
+def test_qa_pairs(kb, role, kwargs, expected):
+    got = [(p.doc_id, p.question.text, len(p.answers)) for p in browse.qa_pairs(kb, role, **kwargs)]
+    assert got == expected
+
+
+def test_qa_pair_answers_are_the_linked_turns(kb):
+    pair = browse.qa_pairs(kb, "public", answerer="佐伯", query="公募")[0]
+    assert [(a.speaker, a.text, a.answers_to) for a in pair.answers] == [("佐伯一郎", "庁内公募です。", pair.question.order)]
+    assert (pair.session, pair.date, pair.title) == (1, "2025-06-17", "第1回 トランスクリプト")
+
+
+def test_qa_links_both_ways():
+    doc = Document(id="d", segments=[
+        Segment(0, "前置き"), Segment(1, "質問？", qa="question"), Segment(2, "答え1", qa="answer", answers_to=1),
+        Segment(3, "答え2", qa="answer", answers_to=1), Segment(4, "宙に浮いた答え", qa="answer", answers_to=9)])
+    assert [a.order for a in browse.qa_links(doc, 1).answers] == [2, 3]
+    assert browse.qa_links(doc, 3).question.order == 1
+    assert browse.qa_links(doc, 0) == browse.QALinks()
+    assert browse.qa_links(doc, 4).question is None  # its question is not visible / missing
+    assert browse.qa_links(doc, 99) == browse.QALinks()
+
+
+# -- speakers, trend, related ----------------------------------------------------------------------
+@pytest.mark.parametrize("role,expected", [
+    ("public", {"佐伯一郎": (4, [1, 2]), "田村花子": (3, [1, 2]), "北条真琴": (1, [1])}),
+    ("member", {"佐伯一郎": (5, [1, 2]), "田村花子": (5, [1, 2]), "北条真琴": (2, [1, 2])}),
+])
+def test_speakers_count_only_visible_turns(kb, role, expected):
+    got = {s.name: (s.turns, s.sessions) for s in browse.speakers(kb, role)}
+    assert got == expected
+
+
+@pytest.mark.parametrize("role,query,total,points,top", [
+    ("public", "内製化", 3, [(1, "2025-06-17", 3), (2, "2025-08-19", 0)], "佐伯一郎"),
+    ("member", "翠嵐", 3, [(1, "2025-06-17", 1), (2, "2025-08-19", 2)], "田村花子"),
+    ("public", "翠嵐", 0, [(1, "2025-06-17", 0), (2, "2025-08-19", 0)], None),
+    ("member", "カワセミ", 1, [(1, "2025-06-17", 0), (2, "2025-08-19", 1)], "北条真琴"),
+])
+def test_trend(kb, role, query, total, points, top):
+    t = browse.trend(kb, query, role)
+    assert t.total == total
+    assert [(p.session, p.date, p.count) for p in t.points] == points
+    assert (t.speakers[0][0] if t.speakers else None) == top
+    assert sum(c for _, c in t.speakers) <= total
+
+
+def test_related_excludes_itself_and_shares_terms(kb):
+    hit = kb.search("内製化で費用", role="public").hits[0]
+    rel = browse.related(kb, hit.id, "public", k=3)
+    assert rel and hit.id not in [r.id for r in rel] and len(rel) <= 3
+    terms = browse.distinctive_terms(kb, hit.text)
+    assert "費用" in terms
+    assert {r.id for r in rel} == {"t1#0003", "r1#0001", "t1#0001"}  # 下がり…, 内製化…
+
+
+def test_related_of_hidden_turn_is_empty_for_public(kb):
+    hidden = kb.search("翠嵐", role="member").hits[0]
+    assert hidden.visibility == "members"
+    assert browse.related(kb, hidden.id, "public") == []
+    assert browse.related(kb, "no-such#0001", "member") == []
+
+
+# -- CSV -------------------------------------------------------------------------------------------
+def test_csv_rows_and_columns(kb):
+    rows = list(csv.reader(io.StringIO(browse.results_csv(kb, "内製化", role="public"))))
+    assert rows[0] == list(browse.CSV_COLUMNS)
+    assert len(rows) == 4 and {r[3] for r in rows[1:]} == {"t1", "r1"}
+    assert all(r[9] == "public" for r in rows[1:])
+    member = list(csv.reader(io.StringIO(browse.results_csv(kb, "翠嵐", role="member"))))
+    assert len(member) == 4 and {r[9] for r in member[1:]} == {"members"}
+
+
+def test_csv_cells_never_become_formulas():
+    assert browse._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert browse._cell("-1") == "'-1" and browse._cell("普通") == "普通" and browse._cell(None) == ""
+
+
+@pytest.mark.parametrize("role", ["guest", ""])
+def test_unknown_role_is_refused(kb, role):
+    for call in (lambda: browse.qa_pairs(kb, role), lambda: browse.speakers(kb, role),
+                 lambda: browse.trend(kb, "内製化", role), lambda: browse.related(kb, "t1#0001", role),
+                 lambda: browse.results_csv(kb, "内製化", role=role)):
+        with pytest.raises(KbError):
+            call()
+
+
+# -- admin helpers ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,expected", [
+    ("../../etc/passwd.md", "passwd.md"),
+    ("..\\..\\win.ini.txt", "win.ini.txt".replace("win.ini", "win_ini")),
+    ("/abs/path/議事録 第1回.vtt", "議事録_第1回.vtt"),
+    (".hidden.md", "hidden.md"),
+    ("a<b>c.MD", "a_b_c.md"),
+    ("....", "upload"),
+    ("名前.tar.gz", "名前_tar.gz"),
+])
+def test_safe_upload_name(name, expected):
+    assert browse.safe_upload_name(name) == expected
+
+
+def test_save_upload_stays_in_uploads(kb, tmp_path):
+    class Fake:
+        data_dir = tmp_path / "data"
+
+    for name in ("../../escape.md", "/etc/cron.d/x.md", "ok.vtt"):
+        p = browse.save_upload(Fake, name, b"x")
+        assert p.parent == (tmp_path / "data" / "uploads").resolve() and p.read_bytes() == b"x"
+    assert not (tmp_path / "escape.md").exists()
+    with pytest.raises(KbError, match="対応していない"):
+        browse.save_upload(Fake, "evil.exe", b"x")
+
+
+@pytest.mark.parametrize("text,ok", [
+    ("DX: [デジタルトランスフォーメーション, デジタル変革]\n", True),
+    ("", True),
+    ("- a\n- b\n", False),
+    ("DX: デジタル\n", False),
+    ("DX: [1, 2]\n", False),
+    ("DX: [a, \n", False),
+])
+def test_synonyms_validation(tmp_path, text, ok):
+    class Fake:
+        data_dir = tmp_path
+
+    if ok:
+        browse.save_synonyms(Fake, text)
+        assert browse.load_synonyms_text(Fake) == text
+    else:
+        with pytest.raises(KbError) as e:
+            browse.save_synonyms(Fake, text)
+        assert any("\u3040" <= ch <= "\u30ff" for ch in str(e.value))  # a Japanese message
+        assert not (tmp_path / "synonyms.yaml").exists()
+
+
+def test_preview_of_a_caption_file(tmp_path):
+    vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v 北条>はじめます。\n\n00:01:05.000 --> 00:01:09.000\n<v 田村>質問です。\n"
+    p = tmp_path / "s.vtt"
+    p.write_text(vtt, encoding="utf-8")
+    doc = load_document(p, overrides={"session": 3, "visibility": "public"})
+    pv = browse.preview(doc)
+    assert pv.timestamps and pv.turns == 2 and pv.session == 3 and pv.encoding
+    assert dict(pv.speakers) == {"北条": 1, "田村": 1}
+
+
+def test_rebuild_reports_progress(tmp_path):
+    from helpers import write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus")
+    seen = []
+    index = browse.rebuild(corpus, tmp_path / "index", lambda f, msg: seen.append((f, msg)))
+    assert seen[0][0] == 0 and seen[-1] == (1.0, "完了: 3 件の文書")
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+    assert sorted(index.doc_ids()) == ["m2", "r1", "t1"]
+
+
+def test_build_kb_helper_still_works(tmp_path):
+    assert build_kb(tmp_path).stats("public")["documents"] == 2
