@@ -10,15 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import archive
 from .errors import KbError, QueryError
-from .ingest import add_files, index_corpus
 from .models import DOC_TYPES, PART_LABELS, PARTS, ROLES, VISIBILITIES, Document
 from .search import Filters, KnowledgeBase
 from .store import Index, default_index_dir
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
 #: Modules adding subcommands: each has `register(subparsers)` and `run(args, index_dir) -> int`.
-PLUGINS = ("indexer.evaluate", "indexer.bench")
+PLUGINS = ("indexer.evaluate", "indexer.bench", "indexer.usercli", "indexer.admin")
 
 
 def _plugins() -> dict:
@@ -146,7 +146,7 @@ def run(argv: list[str] | None = None) -> int:
         return plugin.run(args, index_dir)
 
     if cmd == "index":
-        ix = index_corpus(args.dir, index_dir, procs=max(1, args.procs))
+        ix = archive.index_corpus(args.dir, index_dir, procs=max(1, args.procs))
         st = KnowledgeBase(ix).stats("secretariat")
         print(f"索引を作成しました: {index_dir}（文書 {st['documents']} 件、発言 {st['turns']} 件）")
         return 0
@@ -154,8 +154,7 @@ def run(argv: list[str] | None = None) -> int:
     if cmd == "add":
         overrides = {"id": args.doc_id, "session": args.session, "date": args.date, "title": args.title,
                      "type": args.type, "visibility": args.visibility, "part": args.part}
-        ix = None if args.dry_run else _open_or_create(index_dir)
-        results = add_files(ix, list(args.files), overrides, dry_run=args.dry_run)
+        results = archive.add_files(index_dir, list(args.files), overrides, dry_run=args.dry_run)
         if args.json:
             _print_json([{"path": r.path, "doc_id": r.doc_id, "status": r.status, "message": r.message,
                           "document": r.document.to_dict() if (r.document and args.dry_run) else None}
@@ -173,16 +172,12 @@ def run(argv: list[str] | None = None) -> int:
         return 1 if errors else 0
 
     if cmd == "import":
-        from .jsonl import documents_from_jsonl
-
-        docs = documents_from_jsonl(args.file, args.visibility)
-        ix = _open_or_create(index_dir)
-        ix.put(docs, procs=1)
+        docs = archive.import_jsonl(index_dir, args.file, args.visibility)
         print(f"取り込みました: {args.file}（文書 {len(docs)} 件、発言 {sum(len(d.segments) for d in docs)} 件）")
         return 0
 
     if cmd == "remove":
-        n = Index(index_dir).remove(args.doc_id)
+        n = archive.remove(index_dir, args.doc_id)
         if not n:
             raise KbError(f"文書が見つかりません: {args.doc_id}")
         print(f"削除しました: {args.doc_id}")
@@ -258,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = run(argv)
     except KbError as e:
-        print(f"kb: {e}", file=sys.stderr)
+        print(f"kb: {e}{archive.hint(e)}", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:
         print("kb: 中断しました。", file=sys.stderr)
