@@ -16,7 +16,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 
-from .schema import ARRAY_COLUMNS
+from .schema import ARRAY_COLUMNS, SCORED_FIELDS
 
 _LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 POSTINGS_CACHE_LIMIT = 12_000_000  # postings kept in memory (about 8 bytes each)
@@ -73,7 +73,7 @@ class SegmentArrays:
         n = reader.doc_count_all()
         self.n = n
         self.columns = {name: _read_column(reader, name, n) for name in ARRAY_COLUMNS}
-        self.lengths = {f: _read_lengths(reader, f, n) for f in ("text", "bigram", "speaker_text")}
+        self.lengths = {f: _read_lengths(reader, f, n) for f in SCORED_FIELDS}
 
 
 class Engine:
@@ -159,7 +159,7 @@ class Snapshot:
         dates = cols["date"].astype(str)
         self.date = np.array([int(d.replace("-", "")) if len(d) == 10 else 0 for d in dates], dtype=np.int32)
         self.lengths = {f: np.concatenate([a.lengths[f] for a in arrays]) if arrays else np.zeros(0, np.float32)
-                        for f in ("text", "bigram", "speaker_text")}
+                        for f in SCORED_FIELDS}
         # answer turn → its question's turn (for Q&A propagation)
         q = cols["question_id"].astype(str)
         has_q = (q != "") & live

@@ -15,13 +15,11 @@ from pathlib import Path
 from .errors import IngestError
 from .ingest import fingerprint
 from .models import VISIBILITIES, Document, Segment
-from .segments import link_questions
+from .segments import MODERATOR_ROLES
 from .speakers import normalize_name, parse_turn
 
 _NUMBERED = re.compile(r"^[一二三四五六七八九十百千〇0-9０-９]+番$")
 _ASSEMBLY_LABEL = re.compile(r"^(.+?)[（(](.+?)[）)]$")
-ANSWER_ROLES = ("知事", "副知事", "教育長", "局長", "本部長", "部長", "大臣", "副大臣", "政務官", "参考人",
-                "長官", "総裁", "市長", "町長", "村長", "室長", "理事者", "ゲスト")
 
 
 def _speaker(rec: dict) -> tuple[str, str]:
@@ -44,8 +42,28 @@ def _is_question(role: str) -> bool:
     return bool(_NUMBERED.match(role)) or role in ("質問者", "委員", "議員")
 
 
-def _is_answer(role: str) -> bool:
-    return any(role.endswith(r) for r in ANSWER_ROLES) and not role.endswith("議長")
+def _is_moderator(role: str) -> bool:
+    return role in MODERATOR_ROLES or role.endswith(("議長", "委員長"))
+
+
+def link_meeting(segments: list[Segment]) -> None:
+    """Questions and answers of a meeting: a numbered member asks; every other speaker who is not the
+    chair answers the member's question block (a member's follow-up questions continue the block,
+    until another member takes the floor).
+
+    >>> segs = [Segment(0, "問", speaker="甲", speaker_role="一番"), Segment(1, "答", speaker="乙", speaker_role="知事"),
+    ...         Segment(2, "再", speaker="甲", speaker_role="一番"), Segment(3, "答", speaker="丙", speaker_role="技監")]
+    >>> link_meeting(segs); [(s.qa, s.answers_to) for s in segs]
+    [('question', None), ('answer', 0), ('question', None), ('answer', 0)]
+    """
+    block: Segment | None = None
+    for seg in segments:
+        if _is_question(seg.speaker_role):
+            seg.qa, seg.answers_to = "question", None
+            if block is None or block.speaker != seg.speaker:
+                block = seg
+        elif block is not None and seg.speaker and not _is_moderator(seg.speaker_role):
+            seg.qa, seg.answers_to = "answer", block.order
 
 
 def read_jsonl(path: str | Path, max_line_chars: int = 2_000_000) -> Iterator[tuple[int, dict]]:
@@ -106,12 +124,7 @@ def documents_from_jsonl(path: str | Path, default_visibility: str = "public") -
     for doc in docs.values():
         if any(s.visibility == "members" for s in doc.segments) and all(s.visibility == "members" for s in doc.segments):
             doc.visibility = "members"
-        for s in doc.segments:
-            if _is_question(s.speaker_role):
-                s.qa = "question"
-            elif _is_answer(s.speaker_role):
-                s.qa = "answer"
-        link_questions(doc.segments, set(), [])
+        link_meeting(doc.segments)
         doc.fingerprint = fingerprint(doc)
         out.append(doc)
     return out

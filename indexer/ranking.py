@@ -24,10 +24,12 @@ from .query import ParsedQuery
 class RankParams:
     """Tunable ranking parameters (measured with `kb eval`, see docs/quality.md)."""
 
-    k1: float = 1.2
-    b: float = 0.75
+    k1: float = 0.6
+    b: float = 0.9
     speaker_boost: float = 0.5
-    answer_share: float = 0.9
+    title_boost: float = 0.0
+    answer_share: float = 0.8
+    answer_own: float = 0.3  # an answer = max(own, share × question + answer_own × own)
 
 
 @dataclass
@@ -56,7 +58,10 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
     docs_of: dict[tuple[str, str], np.ndarray] = {}
     parts_d, parts_w = [], []
     for t in parsed.terms:
-        for field, boost in (("text", 1.0), ("speaker_text", params.speaker_boost)):
+        for field, boost in (("text", 1.0), ("speaker_text", params.speaker_boost), ("title", params.title_boost)):
+            if not boost:
+                docs_of[(field, t)] = np.empty(0, np.int32)
+                continue
             d, w = snap.bm25(leaves, field, t, params.k1, params.b, boost, public_only)
             docs_of[(field, t)] = d
             if len(d):
@@ -73,8 +78,9 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
     turn_scores = snap.turn_max(nz, doc_scores[nz])
     if mode == "or":
         if params.answer_share and len(snap.answer_turns):
-            np.maximum.at(turn_scores, snap.answer_turns,
-                          turn_scores[snap.question_turns] * np.float32(params.answer_share))
+            inherited = turn_scores[snap.question_turns] * np.float32(params.answer_share)
+            inherited += turn_scores[snap.answer_turns] * np.float32(params.answer_own)
+            np.maximum.at(turn_scores, snap.answer_turns, inherited)
             turn_scores[~allowed] = 0.0
         return Ranked(doc_scores, turn_scores, turn_scores > 0)
     matched = allowed.copy()

@@ -20,6 +20,9 @@ VERSION = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION}
 ARRAY_COLUMNS = ("seg_id", "doc_id", "session", "date", "doc_type", "part", "speaker", "speaker_role",
                  "visibility", "question_id")
 
+#: Text fields the ranking engine scores with BM25.
+SCORED_FIELDS = ("text", "title", "speaker_text")
+
 #: Longest passage indexed as one record (characters); longer turns are cut at sentence ends.
 PASSAGE_CHARS = 400
 
