@@ -10,7 +10,7 @@ The role shown to the search is always `current_role()`: derived from a valid, u
         with st.sidebar:
             auth.login_form(data_dir)
     else:
-        auth.logout_button()
+        auth.logout_button(after="views/search.py")
 """
 
 from __future__ import annotations
@@ -88,7 +88,10 @@ def current_account(now: float | None = None) -> accounts.Account | None:
     if session is None:
         _set_role("public")
         return None
-    account = accounts.check_session(session, now=now, data_dir=st.session_state.get(_DIR_KEY))
+    data_dir = st.session_state.get(_DIR_KEY)
+    # Always checked against the accounts of the data directory it was issued for: a session object
+    # that did not come from `login_form` (no directory, or a stale stamp) is worth nothing.
+    account = accounts.check_session(session, now=now, data_dir=data_dir) if data_dir else None
     if account is None:
         st.session_state.pop(AUTH_KEY, None)
         st.session_state[_ERROR_KEY] = "ログインの有効期限が切れました。もう一度ログインしてください。"
@@ -104,16 +107,26 @@ def current_role(now: float | None = None) -> str:
     return account.role if account else "public"
 
 
+def account_label(account: accounts.Account) -> str:
+    """「ログイン中: 名前（会員）」 (the name escaped for Markdown)."""
+    return f"ログイン中: {_md(account.name)}（{accounts.ROLE_LABELS.get(account.role, account.role)}）"
+
+
 def _logout() -> None:
     st.session_state.pop(AUTH_KEY, None)
     st.session_state.pop(_ERROR_KEY, None)
     _set_role("public")
 
 
-def logout_button() -> None:
-    """Who is logged in, and a ログアウト button (nothing when nobody is)."""
+def logout_button(after: str | None = None) -> None:
+    """Who is logged in (「ログイン中: 名前（会員/事務局）」) and a ログアウト button (nothing when nobody
+    is). After logging out the app goes to the page `after` (one every role may see), or reruns."""
     account = current_account()
     if account is None:
         return
-    st.caption(f"ログイン中: {_md(account.name)}（{accounts.ROLE_LABELS.get(account.role, account.role)}）")
-    st.button("ログアウト", key="kb_logout", on_click=_logout)
+    st.caption(account_label(account))
+    if st.button("ログアウト", key="kb_logout"):
+        _logout()
+        if after:
+            st.switch_page(after)
+        st.rerun()

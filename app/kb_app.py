@@ -1,7 +1,8 @@
 """Shared plumbing of the pages: the role, the index (opened once per process) and cached calls.
 
-The role lives in one place: `st.session_state["role"]`, set by the sidebar selector for now (a
-login will set it later); pages read it only through `current_role()`.
+The role comes only from the login: `current_role()` defers to `auth.current_role()` (a valid,
+unexpired session in `st.session_state["auth"]`, else "public"). No widget, URL or query parameter
+sets it; pages read it only through `current_role()`.
 
 Library calls are cached with `st.cache_data` keyed on the index version (generation, directory
 identity), so a rerun that does not change the query re-tokenizes nothing, and a commit (or a
@@ -13,9 +14,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import auth
 import streamlit as st
 
-from indexer import Filters, Index, KnowledgeBase, browse, default_index_dir
+from indexer import Filters, Index, KbError, KnowledgeBase, browse, default_index_dir
 from indexer.models import ROLES
 
 PAGES = {
@@ -25,13 +27,20 @@ PAGES = {
     "speakers": "views/speakers.py",
     "trend": "views/trend.py",
     "admin": "views/admin.py",
+    "login": "views/login.py",
 }
 
 
 def current_role() -> str:
-    """The viewer's role ("public" unless something set another valid one)."""
-    role = st.session_state.get("role", "public")
+    """The viewer's role: the logged-in account's, "public" without a valid, unexpired session."""
+    role = auth.current_role()
     return role if role in ROLES else "public"
+
+
+def current_actor() -> str:
+    """The logged-in account's name (for the audit log); "" when nobody is logged in."""
+    account = auth.current_account()
+    return account.name if account else ""
 
 
 @st.cache_resource(show_spinner=False)
@@ -46,6 +55,15 @@ def index_path() -> str:
 
 def get_index() -> Index:
     return open_index(index_path())
+
+
+def data_dir() -> Path:
+    """The managed data directory (accounts, audit log, uploads): `Index.data_dir`, or where it
+    would be when the index cannot be opened yet."""
+    try:
+        return get_index().data_dir
+    except KbError:
+        return Path(index_path()).parent
 
 
 def kb() -> KnowledgeBase:

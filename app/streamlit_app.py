@@ -1,8 +1,11 @@
 """研究会ナレッジベース: the Streamlit entry point (run with `kb serve`).
 
-The frame around every page: page config, styles, the viewer's role in the sidebar and the page
+The frame around every page: page config, styles, who is logged in (sidebar) and the page
 navigation. Pages (in `views/`) read widgets, call `indexer` and render; all searching, filtering
 and visibility checks happen in the library. Everything rendered as HTML is escaped in `kb_ui`.
+
+The role comes only from the login (`kb_app.current_role()` → `auth.current_role()`); nothing in
+the URL can raise it. The 管理 page is registered only for the secretariat (and checks again).
 """
 
 from __future__ import annotations
@@ -14,41 +17,42 @@ from pathlib import Path
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import auth  # noqa: E402
 import kb_app  # noqa: E402
 import kb_ui as ui  # noqa: E402
 
 from indexer import KbError  # noqa: E402
-from indexer.models import ROLES  # noqa: E402
 
 log = logging.getLogger("kb.app")
 TITLE = "研究会ナレッジベース検索"
 
 
-def set_role() -> None:
-    st.session_state.role = st.session_state.role_select
-
-
-def main() -> None:
-    st.set_page_config(page_title=TITLE, page_icon=":material/search:", layout="wide")
-    st.html(ui.CSS)
-    # The role is a plain session value (it survives page switches, which widget state does not);
-    # the sidebar selector only edits it. A login will set it instead (see kb_app.current_role).
-    if st.session_state.get("role") not in ROLES:
-        st.session_state.role = "public"
-    st.session_state.role_select = st.session_state.role
-    with st.sidebar:
-        st.selectbox("閲覧者の種別（デモ：ログイン機能は準備中）", ROLES, key="role_select",
-                     format_func=lambda r: ui.ROLE_LABELS.get(r, r), on_change=set_role)
-    pages = [
+def pages(role: str) -> list:
+    out = [
         st.Page(kb_app.PAGES["search"], title="検索", icon=":material/search:", default=True),
         st.Page(kb_app.PAGES["document"], title="文書", icon=":material/description:", url_path="document"),
         st.Page(kb_app.PAGES["qa"], title="Q&A", icon=":material/forum:", url_path="qa"),
         st.Page(kb_app.PAGES["speakers"], title="話者", icon=":material/group:", url_path="speakers"),
         st.Page(kb_app.PAGES["trend"], title="推移", icon=":material/trending_up:", url_path="trend"),
     ]
-    if kb_app.current_role() == "secretariat":
-        pages.append(st.Page(kb_app.PAGES["admin"], title="管理", icon=":material/settings:", url_path="admin"))
-    page = st.navigation(pages)
+    if role == "secretariat":
+        out.append(st.Page(kb_app.PAGES["admin"], title="管理", icon=":material/settings:", url_path="admin"))
+    # Hidden (not removed) once logged in, so the run right after a successful login stays on it.
+    out.append(st.Page(kb_app.PAGES["login"], title="ログイン", icon=":material/login:", url_path="login",
+                       visibility="visible" if role == "public" else "hidden"))
+    return out
+
+
+def main() -> None:
+    st.set_page_config(page_title=TITLE, page_icon=":material/search:", layout="wide")
+    st.html(ui.CSS)
+    role = kb_app.current_role()
+    page = st.navigation(pages(role))
+    with st.sidebar:
+        if role == "public":
+            st.caption("ログインしていません（公開の資料だけを表示しています）。会員・事務局の方は「ログイン」から。")
+        else:
+            auth.logout_button(after=kb_app.PAGES["search"])
     st.title(TITLE)
     try:
         kb_app.get_index()

@@ -14,7 +14,6 @@ import io
 import math
 import os
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from .models import Document, Hit, Segment
 from .search import Filters, KnowledgeBase, check_role, visibility_filter
 from .speakers import normalize_name
 from .store import Index, build_index, segments_from_records
+from .uploads import safe_filename
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".vtt", ".srt", ".html", ".htm", ".docx", ".pdf", ".jsonl")
 SYNONYMS_FILE = "synonyms.yaml"
@@ -38,19 +38,26 @@ _KANA_ONLY = re.compile(r"^[\u3041-\u309f\u30a1-\u30ff]{1,2}$")
 
 
 # -- related turns ---------------------------------------------------------------------------------
-def distinctive_terms(kb: KnowledgeBase, text: str, n: int = 8) -> list[str]:
-    """The `n` terms of `text` with the highest tf·idf over the index (short kana and digits left out)."""
+def distinctive_terms(kb: KnowledgeBase, text: str, n: int = 8, role: str = "public") -> list[str]:
+    """The `n` terms of `text` with the highest tf·idf (short kana and digits left out).
+
+    Document frequencies and the passage count are taken over the passages `role` may see only, so
+    members-only text never changes which terms a public reader gets."""
+    check_role(role)
     counts = Counter(t.text for t in japanese_analyzer()(text))
-    with kb.index.searcher() as s:
-        total = max(1, s.doc_count())
-        scored = []
-        for term, tf in counts.items():
-            if len(term) < 2 and not re.match(r"[\u4e00-\u9fff]", term) or term.isdigit() or _KANA_ONLY.match(term):
-                continue
-            df = s.doc_frequency("text", term)
-            if df == 0:
-                continue
-            scored.append((tf * math.log(1 + total / df), term))
+    searcher, snap = kb.index.reading()
+    leaves = searcher.reader().leaf_readers()
+    visible = snap.stats(role == "public")["visible"]
+    total = max(1, int(visible.sum()))
+    scored = []
+    for term, tf in counts.items():
+        if len(term) < 2 and not re.match(r"[\u4e00-\u9fff]", term) or term.isdigit() or _KANA_ONLY.match(term):
+            continue
+        docs, _ = snap.postings(leaves, "text", term)
+        df = int(visible[docs].sum()) if len(docs) else 0
+        if df == 0:
+            continue
+        scored.append((tf * math.log(1 + total / df), term))
     scored.sort(key=lambda x: (-x[0], x[1]))
     return [t for _, t in scored[:n]]
 
@@ -75,7 +82,7 @@ def related(kb: KnowledgeBase, hit_id: str, role: str = "public", k: int = 5) ->
     turn = _visible_turn(kb, hit_id, role)
     if turn is None:
         return []
-    terms = distinctive_terms(kb, turn["text"])
+    terms = distinctive_terms(kb, turn["text"], role=role)
     if not terms:
         return []
     # A trailing "？" makes the parser treat the terms as a question: every term optional (OR), BM25
@@ -283,14 +290,8 @@ def results_csv(kb: KnowledgeBase, query: str, filters: Filters | None = None, r
 
 # -- admin -----------------------------------------------------------------------------------------
 def safe_upload_name(name: str) -> str:
-    """A plain file name from an uploaded name: no directories, no leading dots, safe characters."""
-    base = re.split(r"[\\/]", unicodedata.normalize("NFKC", str(name)))[-1]
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    stem = re.sub(r"[^\w\-]+", "_", stem, flags=re.UNICODE).strip("._-")[:80] or "upload"
-    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix)[:10].lower()
-    return f"{stem}.{suffix}" if suffix else stem
+    """The stored name of an uploaded file: `indexer.uploads.safe_filename` (one rule for every caller)."""
+    return safe_filename(name)
 
 
 def save_upload(index: Index, name: str, data: bytes) -> Path:

@@ -1,4 +1,8 @@
-"""The Streamlit page, driven through streamlit.testing (AppTest) against a tiny real index."""
+"""The Streamlit page, driven through streamlit.testing (AppTest) against a tiny real index.
+
+The role comes only from logging in through the ログイン page (accounts made with
+`indexer.accounts.add_user` in the data directory next to the index); `login()` does that here.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import pytest
 st = pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from indexer import accounts, audit  # noqa: E402
 from indexer.ingest import index_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +25,9 @@ sys.path.insert(0, str(ROOT / "app"))
 import kb_ui  # noqa: E402
 
 SECRET = "機密合言葉"
+PASSWORD = "correct horse 8"
+#: name → role of the accounts every fixture creates (the password is PASSWORD).
+USERS = {"kaiin": "member", "jimukyoku": "secretariat"}
 
 DOCS = {
     "t1.md": """---
@@ -70,14 +78,49 @@ def index_dir(tmp_path, monkeypatch):
         (corpus / name).write_text(text, encoding="utf-8")
     ix = tmp_path / "index"
     index_corpus(corpus, ix)
+    make_accounts(ix.parent)
     monkeypatch.setenv("KB_INDEX", str(ix))
     st.cache_resource.clear()
     yield ix
     st.cache_resource.clear()
 
 
+def make_accounts(data_dir: Path) -> None:
+    for name, role in USERS.items():
+        accounts.add_user(data_dir, name, role, PASSWORD)
+
+
 def new_app() -> AppTest:
     return AppTest.from_file(str(APP), default_timeout=30)
+
+
+def submit_login(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    """Fill in and submit the login form of the ログイン page (already shown)."""
+    at.text_input(key="_auth_name").input(name)
+    at.text_input(key="_auth_password").input(password)
+    [b for b in at.button if b.label == "ログイン"][0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def login(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    """Open the ログイン page and log in through its form, as a visitor would."""
+    at.query_params = {}
+    at.switch_page("views/login.py").run()
+    assert not at.exception, at.exception
+    submit_login(at, name, password)
+    assert any(f"ログイン中: {name}" in s.value for s in at.success), [e.value for e in at.error]
+    return at
+
+
+def logout(at: AppTest) -> AppTest:
+    at.button(key="kb_logout").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def sidebar_text(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in at.sidebar.caption)
 
 
 def search(at: AppTest, q: str) -> AppTest:
@@ -136,7 +179,8 @@ def test_search_shows_marked_snippet(index_dir):
 def test_public_never_sees_members_only(index_dir):
     at = new_app()
     at.run()
-    assert at.selectbox(key="role_select").value == "public"
+    assert not [b for b in at.selectbox if "閲覧者" in b.label or b.key == "role_select"]  # no role selector
+    assert "ログインしていません" in sidebar_text(at)
     search(at, SECRET)
     text = all_text(at)
     assert SECRET not in text.replace(f"「{SECRET}」", "")
@@ -155,7 +199,9 @@ def test_public_never_sees_members_only(index_dir):
 def test_member_sees_members_only_with_badge(index_dir):
     at = new_app()
     at.run()
-    at.selectbox(key="role_select").set_value("member").run()
+    login(at, "kaiin")
+    assert "ログイン中: kaiin（会員）" in sidebar_text(at)
+    at.switch_page("views/search.py").run()
     search(at, SECRET)
     assert at.subheader[0].value == "2 件"
     htmls = html_values(at)
@@ -163,6 +209,67 @@ def test_member_sees_members_only_with_badge(index_dir):
     assert sum("会員限定" in h and "kb-badge" in h for h in htmls) == 2
     # facets are shown per session
     assert any("回ごとの件数" in h and "第2回: 1 件" in h for h in htmls)
+
+
+def test_login_logout_and_wrong_password(index_dir):
+    at = new_app()
+    at.run()
+    # the ログイン page is offered to the public; a wrong password is refused in Japanese
+    at.switch_page("views/login.py").run()
+    submit_login(at, "kaiin", "wrong password")
+    assert at.error and "ユーザー名またはパスワードが違います" in at.error[0].value
+    assert not at.session_state["_auth_password"]  # the password is not kept in the session
+    at.switch_page("views/search.py").run()
+    search(at, SECRET)
+    assert at.subheader[0].value == "0 件"
+    # the right one: the member sees members-only content, the sidebar says who is logged in
+    login(at, "kaiin")
+    at.switch_page("views/search.py").run()
+    search(at, SECRET)
+    assert at.subheader[0].value == "2 件"
+    assert "ログイン中: kaiin（会員）" in sidebar_text(at)
+    assert [b.label for b in at.sidebar.button] == ["ログアウト"]
+    # logging out returns to the search, as the public
+    logout(at)
+    assert "ログインしていません" in sidebar_text(at) and not at.sidebar.button
+    search(at, SECRET + " ")
+    assert at.subheader[0].value == "0 件" and SECRET not in all_text(at).replace(f"「{SECRET}」", "")
+    kinds = [e["action"] for e in audit.entries(index_dir.parent)]
+    assert kinds == ["login_failed", "login"]
+
+
+@pytest.mark.parametrize("params", [{"role": "secretariat"}, {"role": "member", "q": SECRET},
+                                    {"auth": "member", "visibility": "members", "q": SECRET}])
+def test_url_and_session_values_cannot_raise_the_role(index_dir, params):
+    at = new_app()
+    at.query_params = {**params, "q": params.get("q", SECRET)}
+    at.run()
+    assert not at.exception
+    assert at.subheader[0].value == "0 件" and SECRET not in all_text(at).replace(f"「{SECRET}」", "")
+    # the mirrored session value is not a way in either (only a valid login session counts)
+    at.session_state["role"] = "secretariat"
+    at.run()
+    assert at.subheader[0].value == "0 件"
+    with pytest.raises(ValueError):  # 管理 is not even registered
+        at.switch_page("views/admin.py")
+    # nor is a forged session object
+    at.session_state["auth"] = accounts.Session(token="x", name="jimukyoku", role="secretariat",
+                                                expires_at=9e99, stamp="forged")
+    at.run()
+    assert at.subheader[0].value == "0 件"
+
+
+def test_expired_session_falls_back_to_public(index_dir):
+    from dataclasses import replace
+
+    at = new_app()
+    at.run()
+    login(at, "kaiin")
+    at.session_state["auth"] = replace(at.session_state["auth"], expires_at=1.0)
+    at.switch_page("views/search.py").run()
+    search(at, SECRET)
+    assert at.subheader[0].value == "0 件"
+    assert "ログインしていません" in sidebar_text(at)
 
 
 def test_open_document_shows_whole_text_and_hit(index_dir):

@@ -1,15 +1,21 @@
-"""Every page of the app through AppTest: related turns, CSV, caching, Q&A, speakers, trend, admin."""
+"""Every page of the app through AppTest: related turns, CSV, caching, Q&A, speakers, trend, admin.
+
+Members and the secretariat log in through the ログイン page (accounts from `test_app.make_accounts`);
+every change made in 管理 must reach the audit log with the logged-in name.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 import pytest
 
 st = pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
-from test_app import APP, all_text, html_values  # noqa: E402
+from test_app import APP, all_text, html_values, login, logout, make_accounts  # noqa: E402
 from test_browse import MARKERS, QA_DOC  # noqa: E402
 
-from indexer import KnowledgeBase  # noqa: E402
+from indexer import KnowledgeBase, audit  # noqa: E402
 from indexer.ingest import index_corpus  # noqa: E402
 
 from helpers import write_corpus  # noqa: E402
@@ -21,6 +27,7 @@ def env(tmp_path, monkeypatch):
     (corpus / "s02" / "qa.md").write_text(QA_DOC, encoding="utf-8")
     ix = tmp_path / "data" / "index"
     index_corpus(corpus, ix)
+    make_accounts(ix.parent)
     monkeypatch.setenv("KB_INDEX", str(ix))
     monkeypatch.setenv("KB_CORPUS", str(corpus))
     st.cache_resource.clear()
@@ -30,13 +37,28 @@ def env(tmp_path, monkeypatch):
     st.cache_data.clear()
 
 
+USER_OF = {"member": "kaiin", "secretariat": "jimukyoku"}
+
+
 def app(role: str = "public") -> AppTest:
+    """A new visitor; for "member"/"secretariat" logged in through the form, back on 検索."""
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.run()
     if role != "public":
-        at.selectbox(key="role_select").set_value(role).run()
+        login(at, USER_OF[role])
+        at.switch_page("views/search.py").run()
     assert not at.exception, at.exception
     return at
+
+
+def log_in_here(at: AppTest, role: str, page: str, params: dict | None = None) -> AppTest:
+    """Log in during a visit, then go back to `page`."""
+    login(at, USER_OF[role])
+    return goto(at, page, params)
+
+
+def audit_entries(env, action: str) -> list[dict]:
+    return [e for e in audit.entries(env.parent) if e["action"] == action]
 
 
 def goto(at: AppTest, page: str, params: dict | None = None) -> AppTest:
@@ -96,7 +118,6 @@ def test_unchanged_rerun_does_not_search_again(env, monkeypatch):
     n = len(calls_main())
     assert n >= 1
     at.run()
-    at.selectbox(key="role_select").set_value("public").run()
     at.button(key=[b.key for b in at.button if b.key and b.key.startswith("rel-")][0]).click().run()
     assert len(calls_main()) == n  # reruns, even opening related turns, reuse the cached result
     at.selectbox(key="size").set_value(20).run()
@@ -184,7 +205,7 @@ def test_speakers_page_counts_visible_turns(env):
     table = "\n".join(html_values(at))
     assert "<td>田村花子</td><td>参加者</td><td>3</td><td>第1回、第2回</td>" in table
     assert "<td>北条真琴</td><td>座長</td><td>1</td><td>第1回</td>" in table
-    at.selectbox(key="role_select").set_value("member").run()
+    log_in_here(at, "member", "speakers")
     assert "<td>北条真琴</td><td>座長</td><td>2</td><td>第1回、第2回</td>" in "\n".join(html_values(at))
     at.text_input(key="spk_filter").input("佐伯").run()
     assert "田村" not in "\n".join(h for h in html_values(at) if "kb-table" in h)
@@ -202,7 +223,7 @@ def test_trend_page_chart_and_speakers(env):
     assert "<td>第1回</td><td>2025-06-17</td><td>3</td>" in tables and "<td>佐伯一郎</td><td>1</td>" in tables
     at.text_input(key="trend_q").input("翠嵐").run()
     assert at.subheader[0].value == "「翠嵐」を含む発言 0 件" and at.warning
-    at.selectbox(key="role_select").set_value("member").run()
+    log_in_here(at, "member", "trend", {"q": "翠嵐"})
     assert at.subheader[0].value == "「翠嵐」を含む発言 3 件"
     assert at.query_params["q"] == "翠嵐"
 
@@ -223,34 +244,82 @@ def test_admin_is_secretariat_only(env):
     at = app()
     with pytest.raises(ValueError):  # the page is not even registered for the public
         at.switch_page("views/admin.py")
+    at.query_params = {"role": "secretariat"}  # nor does the URL register it
+    at.run()
+    with pytest.raises(ValueError):
+        at.switch_page("views/admin.py")
+    at = app("member")
+    with pytest.raises(ValueError):  # nor for members
+        at.switch_page("views/admin.py")
     at = app("secretariat")
     goto(at, "admin")
     assert len(at.tabs) == 4
-    at.selectbox(key="role_select").set_value("member").run()
+    assert "ログイン中: jimukyoku（事務局）" in [c.value for c in at.sidebar.caption]
+    # logging out leaves 管理 for 検索, as the public
+    logout(at)
     assert not at.exception and not any(t.label == "文書の追加" for t in at.tabs)
+    assert at.text_input(key="q") is not None
+    with pytest.raises(ValueError):
+        at.switch_page("views/admin.py")
+
+
+def test_admin_page_checks_the_role_itself(env):
+    """Run on its own (as if it were reachable), 管理 shows nothing without a secretariat login."""
+    page = AppTest.from_file(str(APP.parent / "views" / "admin.py"), default_timeout=30)
+    page.session_state["role"] = "secretariat"  # a stray session value is not a login
+    page.run()
+    assert not page.exception, page.exception
+    assert not page.tabs and page.error and "事務局の方だけ" in page.error[0].value
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.text_input(key="adm_session").input("3")
+    at.selectbox(key="adm_visibility").set_value("public")
+    at.file_uploader(key="adm_files").set_value((name, data, "text/markdown")).run()
+    assert not at.exception, at.exception
+    return at
 
 
 def test_admin_upload_preview_publish_and_search(env):
     at = app("secretariat")
     goto(at, "admin")
-    at.text_input(key="adm_session").input("3")
-    at.selectbox(key="adm_visibility").set_value("public")
-    at.file_uploader(key="adm_files").set_value(("../../第3回 議事録.md", TRANSCRIPT.encode("cp932"),
-                                                 "text/markdown")).run()
-    assert not at.exception, at.exception
+    data = TRANSCRIPT.encode("cp932")
+    upload(at, "../../第3回 議事録.md", data)
     preview = "\n".join(html_values(at))
     for s in ("up1（新規）", "第3回", "公開", "田村", "質問 1 件・回答 1 件", "#0→#1", "cp932"):
         assert s.lower() in preview.lower(), s
     saved = list((env.parent / "uploads").iterdir())
     assert [p.name for p in saved] == ["第3回_議事録.md"]
     assert not (env.parent.parent / "第3回 議事録.md").exists()
+    assert not audit_entries(env, "add")  # a preview changes nothing
     at.button(key="adm_publish").click().run()
     assert at.success and "up1" in at.success[0].value
+    # the audit log says who published what, with the SHA-256 of the uploaded bytes
+    [entry] = audit_entries(env, "add")
+    assert (entry["actor"], entry["doc_id"], entry["file_hash"]) == (
+        "jimukyoku", "up1", hashlib.sha256(data).hexdigest())
+    assert "第3回_議事録.md" in entry["detail"]
     # the public finds it at once
-    at.selectbox(key="role_select").set_value("public").run()  # the admin page goes away: back to 検索
+    logout(at)  # the admin page goes away: back to 検索
     assert not at.exception and not at.tabs
     at.text_input(key="q").input("ヨシキリ").run()
     assert at.subheader[0].value == "2 件"
+
+
+def test_admin_replace_is_audited_as_replace(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    first, second = TRANSCRIPT.encode(), TRANSCRIPT.replace("順調", "好調").encode()
+    upload(at, "a.md", first)
+    at.button(key="adm_publish").click().run()
+    at.file_uploader(key="adm_files").set_value(("b.md", second, "text/markdown")).run()
+    assert "up1（既存の文書を置き換えます）" in "\n".join(html_values(at))
+    at.button(key="adm_publish").click().run()
+    assert at.success
+    entries = [(e["action"], e["doc_id"], e["file_hash"]) for e in audit.entries(env.parent)
+               if e["action"] in ("add", "replace")]
+    assert entries == [("add", "up1", hashlib.sha256(first).hexdigest()),
+                       ("replace", "up1", hashlib.sha256(second).hexdigest())]
 
 
 def test_admin_bad_upload_is_reported_and_nothing_published(env):
@@ -260,9 +329,14 @@ def test_admin_bad_upload_is_reported_and_nothing_published(env):
                                                  ("bad.md", b"---\nsession: x\n---\n", "text/markdown")]).run()
     assert at.error and "bad" in at.error[0].value and "数字" in at.error[0].value
     assert not [b for b in at.button if b.key == "adm_publish"]
+    assert not audit_entries(env, "add")
 
 
 def test_admin_remove_document(env):
+    from indexer import Index
+
+    source_hash = Index(env).content_hash("r1")
+    assert source_hash
     at = app("secretariat")
     goto(at, "admin")
     at.selectbox(key="adm_doc").set_value("r1").run()
@@ -271,6 +345,8 @@ def test_admin_remove_document(env):
     at.button(key="adm_remove").click().run()
     assert at.success and "r1" in at.success[0].value
     assert "r1" not in at.selectbox(key="adm_doc").options
+    [entry] = audit_entries(env, "remove")
+    assert (entry["actor"], entry["doc_id"], entry["file_hash"]) == ("jimukyoku", "r1", source_hash)
 
 
 def test_admin_synonyms_validated_before_saving(env):
@@ -280,9 +356,13 @@ def test_admin_synonyms_validated_before_saving(env):
     at.text_area(key="adm_syn").input("DX: デジタル\n").run()
     at.button(key="adm_syn_save").click().run()
     assert at.error and "文字列のリスト" in at.error[0].value and not path.exists()
-    at.text_area(key="adm_syn").input("DX: [デジタルトランスフォーメーション]\n").run()
+    assert not audit_entries(env, "synonyms")  # a refused edit changes nothing
+    text = "DX: [デジタルトランスフォーメーション]\n"
+    at.text_area(key="adm_syn").input(text).run()
     at.button(key="adm_syn_save").click().run()
-    assert at.success and path.read_text(encoding="utf-8") == "DX: [デジタルトランスフォーメーション]\n"
+    assert at.success and path.read_text(encoding="utf-8") == text
+    [entry] = audit_entries(env, "synonyms")
+    assert (entry["actor"], entry["file_hash"]) == ("jimukyoku", hashlib.sha256(text.encode()).hexdigest())
 
 
 def test_admin_rebuild_with_progress(env):
@@ -292,5 +372,7 @@ def test_admin_rebuild_with_progress(env):
     assert not at.exception
     assert at.progress and at.progress[0].value == 100
     assert at.success and "再構築" in at.success[0].value
+    [entry] = audit_entries(env, "rebuild")
+    assert entry["actor"] == "jimukyoku" and "documents=" in entry["detail"]
     goto(at, "search", {"q": "内製化"})
     assert at.subheader[0].value == "3 件"

@@ -169,6 +169,81 @@ def test_related_of_hidden_turn_is_empty_for_public(kb):
     assert browse.related(kb, "no-such#0001", "member") == []
 
 
+# -- related: members-only text never changes what the public gets -------------------------------
+#: A public turn with ten equally frequent terms; the members-only memo repeats four of them, so over
+#: the whole index those four would rank last (and drop out of the top eight).
+TWIN_PUBLIC = """\
+---
+id: p9
+session: 1
+type: report
+visibility: public
+title: 第1回 補足
+---
+予算と人材と防災と契約と監査と研修と庁舎と窓口と統計と広報について補足します。
+
+窓口と統計の改善も続けます。
+"""
+TWIN_MEMBERS = """\
+---
+id: m9
+session: 2
+type: transcript
+visibility: members
+title: 第2回 会員メモ
+---
+## ディスカッション
+""" + "".join(f"【北条座長】予算と人材と防災と契約の件その{i}です。\n" for i in range(12))
+
+
+def twin_kbs(root):
+    """(FULL, PUBLIC_ONLY): the same public content, FULL with members-only content added (as in
+    tests/test_access_matrix.py: the members-only document and the members-only discussion)."""
+    from indexer.ingest import index_corpus
+
+    from helpers import TRANSCRIPT, write_corpus
+
+    out = []
+    for name, full in (("full", True), ("public_only", False)):
+        corpus = write_corpus(root / name / "corpus")
+        (corpus / "s01" / "extra.md").write_text(TWIN_PUBLIC, encoding="utf-8")
+        if full:
+            (corpus / "s02" / "memo.md").write_text(TWIN_MEMBERS, encoding="utf-8")
+        else:
+            (corpus / "s02" / "members.md").unlink()
+            (corpus / "s01" / "transcript.md").write_text(TRANSCRIPT.split("## ディスカッション")[0],
+                                                          encoding="utf-8")
+        out.append(browse.KnowledgeBase(index_corpus(corpus, root / name / "index")))
+    return tuple(out)
+
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory):
+    return twin_kbs(tmp_path_factory.mktemp("twins"))
+
+
+def test_distinctive_terms_count_only_what_the_role_sees(twins):
+    full, public_only = twins
+    text = full.document("p9", "public").segments[0].text
+    public = browse.distinctive_terms(full, text, role="public")
+    assert public == browse.distinctive_terms(public_only, text, role="public")
+    # the test would see a leak: over everything (as a member sees it) the memo's words rank lower
+    member = browse.distinctive_terms(full, text, role="member")
+    assert member != public and "予算" in public and "予算" not in member
+    assert browse.distinctive_terms(full, text) == public  # the default is the public view
+
+
+def test_public_related_identical_to_public_only_index(twins):
+    full, public_only = twins
+    seg_ids = [h.id for h in public_only.search("予算 OR 人材 OR 内製化 OR サーバー OR 窓口", role="public",
+                                                page_size=50).hits]
+    assert "p9#0000" in seg_ids
+    for seg_id in seg_ids:
+        a, b = browse.related(full, seg_id, "public"), browse.related(public_only, seg_id, "public")
+        assert [h.to_dict() for h in a] == [h.to_dict() for h in b], seg_id
+        assert no_markers(a) and "カワセミ" not in repr(a)
+
+
 # -- CSV -------------------------------------------------------------------------------------------
 def test_csv_rows_and_columns(kb):
     rows = list(csv.reader(io.StringIO(browse.results_csv(kb, "内製化", role="public"))))
@@ -196,15 +271,19 @@ def test_unknown_role_is_refused(kb, role):
 # -- admin helpers ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("name,expected", [
     ("../../etc/passwd.md", "passwd.md"),
-    ("..\\..\\win.ini.txt", "win.ini.txt".replace("win.ini", "win_ini")),
+    ("..\\..\\win.ini.txt", "win.ini.txt"),
     ("/abs/path/議事録 第1回.vtt", "議事録_第1回.vtt"),
     (".hidden.md", "hidden.md"),
-    ("a<b>c.MD", "a_b_c.md"),
+    ("a<b>c.MD", "a_b_c.MD"),
     ("....", "upload"),
-    ("名前.tar.gz", "名前_tar.gz"),
+    ("名前.tar.gz", "名前.tar.gz"),
+    ("C:\\Users\\x\\第１回\u202e議事録.md", "第1回議事録.md"),
+    ("CON.md", "_CON.md"),
 ])
-def test_safe_upload_name(name, expected):
-    assert browse.safe_upload_name(name) == expected
+def test_safe_upload_name_is_the_one_safe_filename(name, expected):
+    from indexer.uploads import safe_filename
+
+    assert browse.safe_upload_name(name) == safe_filename(name) == expected
 
 
 def test_save_upload_stays_in_uploads(kb, tmp_path):

@@ -1,16 +1,21 @@
 """管理 (事務局のみ): upload and publish documents, replace or remove them, synonyms, rebuild.
 
-Uploads are written only under the managed data directory (`Index.data_dir / "uploads"`) with a
-sanitized name; parsing, visibility and writing happen in `indexer`.
+Uploads are written only under the managed data directory (`Index.data_dir / "uploads"`) with the
+name `indexer.uploads.safe_filename` gives; parsing, visibility and writing happen in `indexer`.
+The page is registered only for the secretariat and checks the role again itself. Every change is
+written to the audit log (`indexer.audit`) with the logged-in name: add/replace (with the SHA-256 of
+the uploaded bytes), remove, synonyms, rebuild.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import kb_app
 import kb_ui as ui
 import streamlit as st
 
-from indexer import KbError, browse
+from indexer import KbError, audit, browse
 from indexer.models import TYPE_LABELS, VISIBILITY_LABELS
 
 UPLOAD_TYPES = [s.lstrip(".") for s in browse.UPLOAD_SUFFIXES]
@@ -39,7 +44,11 @@ def preview_html(p: browse.Preview, exists: bool) -> str:
     return ui.table_html(["項目", "内容"], rows)
 
 
-def upload_tab(index) -> None:
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def upload_tab(index, actor: str) -> None:
     files = st.file_uploader("ファイルを選ぶ（複数可）", type=UPLOAD_TYPES, accept_multiple_files=True,
                              key="adm_files")
     st.caption("対応形式: " + " ".join(browse.UPLOAD_SUFFIXES) + "。文書 ID が既存の文書と同じなら置き換えます。")
@@ -56,13 +65,17 @@ def upload_tab(index) -> None:
     if not files:
         return
     docs, failed = [], False
+    origin: dict[str, tuple[str, str, bool]] = {}  # doc id → (file hash, stored name, replaces one)
     for f in files:
         st.markdown(f"**{ui.md_escape(f.name)}**")
         try:
-            path = browse.save_upload(index, f.name, f.getvalue())
+            data = f.getvalue()
+            path = browse.save_upload(index, f.name, data)
             for doc in browse.load_upload(path, overrides()):
-                st.html(preview_html(browse.preview(doc), index.document_meta(doc.id) is not None))
+                exists = index.document_meta(doc.id) is not None
+                st.html(preview_html(browse.preview(doc), exists))
                 docs.append(doc)
+                origin[doc.id] = (sha256(data), path.name, exists)
         except KbError as e:
             failed = True
             st.error(ui.md_escape(f"{f.name}: {e}"))
@@ -71,11 +84,15 @@ def upload_tab(index) -> None:
         return
     if st.button(f"{len(docs)} 件の文書を公開する", key="adm_publish", type="primary"):
         done = index.put(docs)
+        for doc_id in done:
+            file_hash, name, replaced = origin.get(doc_id, ("", "", False))
+            audit.record(index.data_dir, actor=actor, action="replace" if replaced else "add", doc_id=doc_id,
+                         file_hash=file_hash, detail=f"app upload: {name}")
         kb_app.forget_caches()
         st.success(f"公開しました: {ui.md_escape('、'.join(done))}")
 
 
-def manage_tab(index, role: str) -> None:
+def manage_tab(index, role: str, actor: str) -> None:
     docs = kb_app.documents(kb_app.index_path(), kb_app.version(), role)
     if not docs:
         st.info("索引に文書がありません。")
@@ -85,15 +102,18 @@ def manage_tab(index, role: str) -> None:
     st.caption("置き換えるには「文書の追加」で同じ文書 ID を指定してファイルを公開してください。")
     sure = st.checkbox("この文書を索引から削除してよい", key="adm_sure")
     if st.button("削除する", key="adm_remove", disabled=not sure):
+        file_hash = index.content_hash(doc_id) or ""
         n = index.remove(doc_id)
         kb_app.forget_caches()
         if n:
+            audit.record(index.data_dir, actor=actor, action="remove", doc_id=doc_id, file_hash=file_hash,
+                         detail=f"app: passages={n}")
             st.success(f"削除しました: {ui.md_escape(doc_id)}")
         else:
             st.warning("その文書は見つかりませんでした。")
 
 
-def synonyms_tab(index) -> None:
+def synonyms_tab(index, actor: str) -> None:
     if "adm_syn" not in st.session_state:
         st.session_state.adm_syn = browse.load_synonyms_text(index)
     st.text_area("同義語辞書（YAML。例：「DX: [デジタルトランスフォーメーション, デジタル変革]」）",
@@ -104,20 +124,24 @@ def synonyms_tab(index) -> None:
         except KbError as e:
             st.error(ui.md_escape(str(e)))
         else:
+            audit.record(index.data_dir, actor=actor, action="synonyms", file_hash=sha256(path.read_bytes()),
+                         detail=f"app: {path.name}")
             st.success(f"保存しました: {ui.md_escape(path.name)}")
 
 
-def rebuild_tab(index) -> None:
+def rebuild_tab(index, actor: str) -> None:
     corpus = browse.corpus_dir()
     st.write(f"元データのフォルダ: `{ui.md_escape(str(corpus))}`")
     st.caption("元データから索引を作り直します。アップロードで追加しただけで元データのフォルダにない文書は消えます。")
     if st.button("索引を再構築する", key="adm_rebuild"):
         bar = st.progress(0.0, text="準備中…")
         try:
-            browse.rebuild(corpus, index.path, lambda f, msg: bar.progress(min(1.0, f), text=msg))
+            new = browse.rebuild(corpus, index.path, lambda f, msg: bar.progress(min(1.0, f), text=msg))
         except KbError as e:
             st.error(ui.md_escape(str(e)))
             return
+        audit.record(index.data_dir, actor=actor, action="rebuild",
+                     detail=f"app: corpus={corpus} documents={len(new.doc_ids())}")
         kb_app.forget_caches()
         st.success("索引を再構築しました。")
 
@@ -125,20 +149,21 @@ def rebuild_tab(index) -> None:
 def main() -> None:
     kb_app.enter_page("admin")
     role = kb_app.current_role()
-    if role != "secretariat":
-        st.error("このページは事務局の方だけが利用できます。")
+    actor = kb_app.current_actor()
+    if role != "secretariat" or not actor:
+        st.error("このページは事務局の方だけが利用できます。ログインしてください。")
         return
     st.header("管理")
     index = kb_app.get_index()
     t1, t2, t3, t4 = st.tabs(["文書の追加", "差し替え・削除", "同義語辞書", "索引の再構築"])
     with t1:
-        upload_tab(index)
+        upload_tab(index, actor)
     with t2:
-        manage_tab(index, role)
+        manage_tab(index, role, actor)
     with t3:
-        synonyms_tab(index)
+        synonyms_tab(index, actor)
     with t4:
-        rebuild_tab(index)
+        rebuild_tab(index, actor)
 
 
 main()

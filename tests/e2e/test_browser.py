@@ -2,7 +2,8 @@
 
 Needs Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it where it can) and the
 `playwright` package. Without them the tests skip, except under CI=true where they fail.
-Screenshots of every page are written to docs/screenshots/.
+Screenshots of every page are written to docs/screenshots/. Members and the secretariat log in
+through the ログイン page with accounts made by `indexer.accounts.add_user`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer import accounts
 from indexer.ingest import index_corpus
 
 from helpers import write_corpus
@@ -28,6 +30,9 @@ CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct horse 8"
+#: Words only in members-only content of the tiny corpus (カワセミ: document m2; 翠嵐: t1's discussion).
+MARKERS = ("カワセミ", "翠嵐")
 
 XSS_TRANSCRIPT = """---
 id: xss1
@@ -67,6 +72,8 @@ def server(tmp_path_factory):
     corpus = write_corpus(tmp / "corpus")
     index = tmp / "data" / "index"
     index_corpus(corpus, index)
+    accounts.add_user(index.parent, "jimukyoku", "secretariat", PASSWORD)
+    accounts.add_user(index.parent, "kaiin", "member", PASSWORD)
     port = _free_port()
     env = {**os.environ, "KB_INDEX": str(index), "KB_CORPUS": str(corpus), "PYTHONUNBUFFERED": "1"}
     log = open(tmp / "streamlit.log", "wb")  # noqa: SIM115
@@ -137,13 +144,21 @@ def search(page, q: str) -> None:
     wait_idle(page)
 
 
-def set_role(page, label: str) -> None:
-    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
-    box.locator('input[role="combobox"]').click()
-    page.locator('[role="listbox"] [role="option"]').filter(has_text=label).first.click()
-    page.wait_for_timeout(300)
+def sidebar_text(page) -> str:
+    return page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def log_in(page, name: str, password: str = PASSWORD, screenshot: str = "") -> None:
+    """Through the ログイン page, as a member of staff would."""
+    nav(page, "ログイン")
+    page.get_by_label("ユーザー名").fill(name)
+    page.get_by_label("パスワード").fill(password)
+    if screenshot:
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        shot(page, screenshot)
+    page.get_by_role("button", name="ログイン").click()
     wait_idle(page)
-    assert box.locator('input[role="combobox"]').input_value() == label
+    page.get_by_text(f"ログイン中: {name}").first.wait_for()
 
 
 def nav(page, title: str) -> None:
@@ -199,7 +214,9 @@ def test_other_pages_render(server, page):
 def test_secretariat_uploads_and_markup_stays_text(server, page, tmp_path):
     page.goto(server["url"])
     wait_idle(page)
-    set_role(page, "事務局")
+    assert "管理" not in page.locator('[data-testid="stSidebarNav"]').inner_text()
+    log_in(page, "jimukyoku", screenshot="login")
+    assert "ログイン中: jimukyoku（事務局）" in sidebar_text(page)
     nav(page, "管理")
     page.get_by_text("ファイルを選ぶ（複数可）").wait_for()
     f = tmp_path / "第4回 表示確認.md"
@@ -228,8 +245,53 @@ def test_secretariat_uploads_and_markup_stays_text(server, page, tmp_path):
     page.wait_for_timeout(500)
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.dialogs == []
-    # the role survives page switches
-    role_box = page.locator('[data-testid="stSidebar"] input[role="combobox"]').first
-    assert role_box.input_value() == "事務局"
+    # the login survives page switches
+    assert "ログイン中: jimukyoku（事務局）" in sidebar_text(page)
     assert page.locator(".kb-turn img").count() == 0 and page.locator(".kb-turn script").count() == 0
     shot(page, "document-markup-as-text")
+
+
+@pytest.mark.parametrize("query", ["doc=m2", "doc=m2&role=secretariat&visibility=members", "doc=m2&q=%E3%82%AB"])
+def test_public_cannot_open_members_only_document_by_url(server, page, query):
+    page.goto(f"{server['url']}/document?{query}")
+    wait_idle(page)
+    page.get_by_text("文書が見つかりません").first.wait_for()
+    text, html = page.locator("body").inner_text(), page.content()
+    assert not [m for m in MARKERS if m in text or m in html]
+    assert "ログインしていません" in sidebar_text(page)
+    # nor does the URL make 管理 appear
+    page.goto(f"{server['url']}/admin?role=secretariat")
+    wait_idle(page)
+    assert page.get_by_text("ファイルを選ぶ（複数可）").count() == 0
+    assert "管理" not in page.locator('[data-testid="stSidebarNav"]').inner_text()
+
+
+def test_member_logs_in_sees_members_only_then_logs_out(server, page):
+    page.goto(f"{server['url']}/document?doc=m2")
+    wait_idle(page)
+    page.get_by_text("文書が見つかりません").first.wait_for()
+    log_in(page, "kaiin")
+    assert "ログイン中: kaiin（会員）" in sidebar_text(page)
+    assert "管理" not in page.locator('[data-testid="stSidebarNav"]').inner_text()
+    nav(page, "検索")
+    search(page, "カワセミ")
+    page.locator(".kb-snippet mark").first.wait_for()
+    page.get_by_role("button", name="文書を開く").first.click()
+    page.wait_for_url("**/document?*doc=m2*")
+    page.locator(".kb-hit mark").first.wait_for()
+    assert "カワセミ" in page.locator("body").inner_text()
+    page.get_by_role("button", name="ログアウト").click()
+    wait_idle(page)
+    assert "ログインしていません" in sidebar_text(page)
+    # a reload is a new session: public again
+    page.goto(f"{server['url']}/document?doc=m2")
+    wait_idle(page)
+    page.get_by_text("文書が見つかりません").first.wait_for()
+    assert "カワセミ" not in page.locator("body").inner_text()
+
+
+def test_no_deploy_toolbar(server, page):
+    page.goto(server["url"])
+    wait_idle(page)
+    page.get_by_label("検索語").wait_for()
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
