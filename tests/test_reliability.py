@@ -1,0 +1,248 @@
+"""Crash safety (SIGKILL at random points) and concurrency (readers during writes, two writers at once)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer import archive
+from indexer.search import KnowledgeBase
+from indexer.store import Index
+
+from helpers import write_corpus
+
+KB = [sys.executable, "-c", "from indexer.cli import main; main()"]
+QUERIES = ["内製化", "ハヤブサ", "ツバメ", "推進体制", "カワセミ"]
+ROLES = ("public", "member")
+WORDS = ["クラウド契約", "内製化", "推進体制", "人材育成", "防災", "予算編成", "ガバメントクラウド", "標準化",
+         "住民サービス", "庁内公募"]
+
+
+def big_transcript(path: Path, marker: str, chars: int = 50_000) -> Path:
+    """A long transcript (≈ `chars` characters, three speakers) mentioning `marker` in every turn."""
+    lines = ["---", "id: big", "session: 2", "type: transcript", "visibility: public", "title: 長い議事録", "---",
+             "## ディスカッション"]
+    n = i = 0
+    speakers = ["【北条座長】", "佐伯：", "田村："]
+    while n < chars:
+        line = (f"{speakers[i % 3]}第{i}の論点として{WORDS[i % 10]}と{WORDS[(i * 7 + 3) % 10]}について"
+                f"議論しました。{marker}の進捗も確認しました。")
+        lines.append(line)
+        n += len(line)
+        i += 1
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def snapshot(index_dir: Path) -> tuple:
+    """What a searcher sees: hit ids and totals of a few queries for two roles, and the documents."""
+    ix = Index(index_dir)  # must open as is: no recovery step before reading
+    kb = KnowledgeBase(ix)
+    out = []
+    for role in ROLES:
+        for q in QUERIES:
+            r = kb.search(q, role=role, page_size=20)
+            out.append((role, q, r.total, tuple(h.id for h in r.hits)))
+    meta = ix.document_meta("big")
+    return tuple(out), (meta or {}).get("fingerprint")
+
+
+def env(index_dir: Path, **extra) -> dict:
+    return {**os.environ, "KB_INDEX": str(index_dir), "KB_USER": "test", **extra}
+
+
+@pytest.fixture
+def setup(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "data" / "index"
+    archive.index_corpus(corpus, index_dir)
+    for v in ("v1", "v2"):
+        (tmp_path / "in" / v).mkdir(parents=True)
+    v1 = big_transcript(tmp_path / "in" / "v1" / "big.md", "ハヤブサ")
+    v2 = big_transcript(tmp_path / "in" / "v2" / "big.md", "ツバメ")
+    return index_dir, v1, v2
+
+
+def test_sigkill_at_random_points_leaves_a_committed_state_and_rerun_converges(setup):
+    """`kb add` (new document), `kb add` (replace) and `kb rebuild`, each killed at random moments."""
+    index_dir, v1, v2 = setup
+    rng = random.Random(20251127)
+    e = env(index_dir)
+    empty = snapshot(index_dir)
+    archive.add_files(index_dir, [v1])
+    with_v1 = snapshot(index_dir)
+    archive.add_files(index_dir, [v2])
+    with_v2 = snapshot(index_dir)
+    assert len({empty, with_v1, with_v2}) == 3
+    archive.add_files(index_dir, [v1])
+
+    cases = [  # (name, commands alternating before→after, reset to the before-state, before, after, reruns)
+        ("add", [[*KB, "add", str(v1)]], lambda: archive.remove(index_dir, "big"), [empty], [with_v1],
+         [lambda: archive.add_files(index_dir, [v1])]),
+        # a replace in both directions (v1 → v2, then v2 → v1): each rerun is the next run's before-state
+        ("replace", [[*KB, "add", str(v2)], [*KB, "add", str(v1)]], lambda: None, [with_v1, with_v2],
+         [with_v2, with_v1], [lambda: archive.add_files(index_dir, [v2]), lambda: archive.add_files(index_dir, [v1])]),
+        ("rebuild", [[*KB, "rebuild"]], lambda: None, [with_v1], [with_v1], [lambda: archive.rebuild(index_dir)]),
+    ]
+    runs = {"add": 6, "replace": 6, "rebuild": 4}  # an even number of replaces ends on v1
+    kills = 0
+    seen: dict[str, dict[str, int]] = {}
+    for name, cmds, reset, befores, afters, reruns in cases:
+        reset()
+        assert snapshot(index_dir) == befores[0]
+        t0 = time.monotonic()
+        subprocess.run(cmds[0], env=e, check=True, capture_output=True)
+        duration = time.monotonic() - t0
+        assert snapshot(index_dir) == afters[0]
+        reruns[-1]()  # back to the first before-state
+        counts = seen.setdefault(name, {"before": 0, "after": 0, "finished": 0, "seconds": round(duration, 2)})
+        k = attempts = 0
+        while k < runs[name] and attempts < runs[name] + 4:  # a run that finished first is not a kill
+            attempts += 1
+            j = k % len(cmds)
+            reset()
+            proc = subprocess.Popen(cmds[j], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.2, 0.95) * duration)  # Python start-up is ~0.2 of the run
+            proc.send_signal(signal.SIGKILL)
+            code = proc.wait()
+            kills += code == -signal.SIGKILL
+            k += code == -signal.SIGKILL or len(cmds) > 1  # a replace alternates direction on every run
+            state = snapshot(index_dir)
+            assert state in (befores[j], afters[j]), f"{name}: the index shows neither the old nor the new state"
+            counts["finished" if code == 0 else ("after" if state == afters[j] else "before")] += 1
+            reruns[j]()
+            assert archive.check(index_dir) == []
+            assert snapshot(index_dir) == afters[j]
+    print(f"\nSIGKILL: {kills} kills; states seen {seen}")
+    assert kills >= 15
+    # the index writes really were interrupted: some kills left the old state
+    assert sum(c["before"] for c in seen.values()) >= 3
+
+
+def test_readers_never_fail_while_a_writer_adds_replaces_removes_and_rebuilds(setup):
+    index_dir, big1, _ = setup
+    # smaller transcripts (5,000 characters) so the writer commits many times even on a busy machine
+    v1 = big_transcript(big1.parent / "small1.md", "ハヤブサ", chars=5_000)
+    v2 = big_transcript(big1.parent / "small2.md", "ツバメ", chars=5_000)
+    stop = threading.Event()
+    ops = [0] * 4
+    errors: list[str] = []
+    seconds = float(os.environ.get("KB_TEST_CONCURRENCY_SECONDS", "10"))
+    full = {}
+    for v, q in ((v1, "ハヤブサ"), (v2, "ツバメ")):
+        archive.add_files(index_dir, [v])
+        full[q] = KnowledgeBase(Index(index_dir)).search(q).total
+    assert all(full.values())
+
+    def reader(k: int):
+        kb = KnowledgeBase(Index(index_dir))
+        rnd = random.Random(k)
+        while not stop.is_set():
+            try:
+                q = rnd.choice(QUERIES)
+                r = kb.search(q, role=rnd.choice(ROLES))
+                # one committed state: the big document is wholly v1, wholly v2 or absent
+                if q in full and r.total not in (0, full[q]):
+                    errors.append(f"partial state: {q} {r.total} of {full[q]}")
+                kb.document("t1", role="member")
+                ops[k] += 1
+            except Exception as e:  # noqa: BLE001 - every error is a failure of the test
+                errors.append(f"{type(e).__name__}: {e}")
+
+    writes = {"add": 0, "rebuild": 0, "remove": 0}
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            try:
+                if i % 5 == 4:
+                    archive.rebuild(index_dir)
+                    writes["rebuild"] += 1
+                elif i % 5 == 3:
+                    archive.remove(index_dir, "big")
+                    writes["remove"] += 1
+                else:
+                    archive.add_files(index_dir, [v1 if i % 2 else v2])
+                    writes["add"] += 1
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"writer {type(e).__name__}: {e}")
+            i += 1
+
+    threads = [threading.Thread(target=reader, args=(k,)) for k in range(4)] + [threading.Thread(target=writer)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    print(f"\nconcurrency {seconds:.0f} s: reader ops {ops} (total {sum(ops)}), writes {writes}, errors {len(errors)}")
+    assert not errors, errors[:5]
+    assert sum(ops) > 40 and writes["add"] >= 3 and writes["rebuild"] >= 1
+    assert archive.check(index_dir) == []
+
+
+def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
+    index_dir, v1, v2 = setup
+    data_dir = index_dir.parent
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with archive.write_lock(data_dir):
+            held.set()
+            release.wait(20)
+
+    # 1. waits (bounded) and proceeds once the other writer is done
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(5)
+    timer = threading.Timer(1.5, release.set)
+    timer.start()
+    t0 = time.monotonic()
+    r = subprocess.run([*KB, "add", str(v1)], env=env(index_dir, KB_WRITE_TIMEOUT="20"), capture_output=True,
+                       text=True)
+    waited = time.monotonic() - t0
+    t.join()
+    assert r.returncode == 0 and "追加" in r.stdout, r.stderr
+    assert waited >= 1.4
+
+    # 2. says clearly that the archive is busy when the wait is over (no traceback, no LockError)
+    held.clear()
+    release.clear()
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(5)
+    t0 = time.monotonic()
+    r = subprocess.run([*KB, "add", str(v2)], env=env(index_dir, KB_WRITE_TIMEOUT="0.5"), capture_output=True,
+                       text=True)
+    busy = time.monotonic() - t0
+    release.set()
+    t.join()
+    assert r.returncode == 1
+    assert "他の更新作業" in r.stderr and "KB_WRITE_TIMEOUT" in r.stderr
+    assert "Traceback" not in r.stderr and "LockError" not in r.stderr
+    assert KnowledgeBase(Index(index_dir)).search("ツバメ").total == 0  # nothing of v2 was written
+    assert archive.check(index_dir) == []
+
+    # 3. two writers pressing "publish" at once: both succeed, one after the other
+    other = tmp_path / "in" / "other.md"
+    other.write_text("---\nid: other\ntitle: 別の文書\n---\nオンライン申請の話です。\n", encoding="utf-8")
+    t0 = time.monotonic()
+    procs = [subprocess.Popen([*KB, "add", str(f)], env=env(index_dir), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for f in (v2, other)]
+    outs = [p.communicate(60) for p in procs]
+    both = time.monotonic() - t0
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert archive.check(index_dir) == []
+    ids = set(Index(index_dir).doc_ids())
+    assert {"big", "other"} <= ids
+    print(f"\nwriter lock: waited {waited:.2f} s then proceeded; busy after {busy:.2f} s (timeout 0.5 s); "
+          f"two concurrent adds in {both:.2f} s")
