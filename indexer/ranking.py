@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as Q
 
+from .analysis import bigrams
 from .engine import Snapshot
 from .query import ParsedQuery
 
@@ -24,10 +25,14 @@ from .query import ParsedQuery
 class RankParams:
     """Tunable ranking parameters (measured with `kb eval`, see docs/quality.md)."""
 
-    k1: float = 0.6
+    k1: float = 0.3
     b: float = 0.9
     speaker_boost: float = 0.5
-    title_boost: float = 0.0
+    title_boost: float = 0.2
+    bigram_boost: float = 0.4  # weight of the character-bigram side field (questions only)
+    bigram_k1: float = 0.3
+    bigram_b: float = 0.9
+    turn_rest: float = 0.0  # a turn = its best passage + turn_rest × the rest of its passages
     answer_share: float = 0.8
     answer_own: float = 0.3  # an answer = max(own, share × question + answer_own × own)
 
@@ -67,6 +72,13 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
             if len(d):
                 parts_d.append(d)
                 parts_w.append(w)
+    if mode == "or" and params.bigram_boost:
+        for g in bigrams(parsed.text):
+            d, w = snap.bm25(leaves, "bigram", g, params.bigram_k1, params.bigram_b, params.bigram_boost,
+                             public_only)
+            if len(d):
+                parts_d.append(d)
+                parts_w.append(w)
     if parts_d:
         doc_scores = np.bincount(np.concatenate(parts_d), weights=np.concatenate(parts_w),
                                  minlength=n).astype(np.float32)
@@ -76,6 +88,9 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
     allowed = _turn_any(snap, mask)
     nz = np.nonzero(doc_scores)[0]
     turn_scores = snap.turn_max(nz, doc_scores[nz])
+    if params.turn_rest:
+        total = np.bincount(snap.turn.codes[nz], weights=doc_scores[nz], minlength=snap.n_turns)
+        turn_scores += np.float32(params.turn_rest) * (total.astype(np.float32) - turn_scores)
     if mode == "or":
         if params.answer_share and len(snap.answer_turns):
             inherited = turn_scores[snap.question_turns] * np.float32(params.answer_share)

@@ -67,6 +67,7 @@ def _records(doc: Document) -> Iterable[dict]:
                 "title": doc.title,
                 "speaker_text": " ".join(x for x in (seg.speaker, seg.speaker_role, seg.speaker_reading) if x),
                 "text": piece,
+                "bigram": piece,
             }
             if seg.order == 0 and k == 0:
                 rec["id"] = head_id(doc.id)
