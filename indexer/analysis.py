@@ -24,7 +24,7 @@ from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 from .normalize import fold
 
 #: Bump when tokens change: an index built with another version is rebuilt.
-ANALYZER_VERSION = 3
+ANALYZER_VERSION = 4
 
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "感動詞", "接続詞", "代名詞"})
 STOP_WORDS = frozenset(
@@ -34,6 +34,7 @@ STOP_WORDS = frozenset(
 )
 _GLOSS = re.compile(r"^(.+?)-[A-Za-z][A-Za-z .'&-]*$")
 _KATAKANA_WORD = re.compile(r"^[\u30a1-\u30fa\u30fc]+$")
+_KANA_WORD = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc]+$")
 _MAX_CHUNK = 2000
 _local = threading.local()
 
@@ -95,9 +96,21 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
 def morphemes(text: str) -> list[Morpheme]:
     """Tag `text` after folding; offsets point into `text` itself.
 
+    The last result is remembered per thread: the `text` and `reading` fields of one passage are
+    analyzed from the same tagging.
+
     >>> [(m.surface, m.base_form) for m in morphemes("ｻｰﾊﾞｰ")]
     [('サーバー', 'サーバー')]
     """
+    memo = getattr(_local, "memo", None)
+    if memo is not None and memo[0] == text:
+        return memo[1]
+    out = _morphemes(text)
+    _local.memo = (text, out)
+    return out
+
+
+def _morphemes(text: str) -> list[Morpheme]:
     folded = fold(text or "")
     parse = _tagger().parse
     span = folded.span
@@ -212,12 +225,12 @@ _CONTENT_RUN = re.compile(r"[0-9a-z\u3041-\u3096\u30a1-\u30fa\u30fc\u3400-\u9fff
 
 
 class BigramTokenizer(Tokenizer):
-    """Character bigrams of the folded text, over runs of kanji, katakana, latin letters and digits
-    (hiragana, mostly particles and endings, is left out). A side field: it finds compounds and
-    spellings the morphological analyzer splits differently.
+    """Character bigrams of the folded text, over runs of kana, kanji, latin letters and digits
+    (broken at spaces and punctuation). A side field: it rewards the query's words in the query's
+    order, and finds compounds and spellings the morphological analyzer splits differently.
 
-    >>> [t.text for t in BigramTokenizer()("内製化を進めた")]
-    ['内製', '製化']
+    >>> [t.text for t in BigramTokenizer()("内製化を進めた。DX")]
+    ['内製', '製化', '化を', 'を進', '進め', 'めた', 'dx']
     """
 
     def __eq__(self, other: object) -> bool:
@@ -255,6 +268,50 @@ def bigrams(text: str) -> list[str]:
     ['自治', '治体', '体ク', 'クラ', 'ラウ', 'ウド']
     """
     return list(dict.fromkeys(t.text for t in BigramTokenizer()(text)))
+
+
+class ReadingFilter(Filter):
+    """Replace each content word by its reading in katakana (菅原 → スガワラ); words without one are dropped."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            if t.reading:
+                t.text = t.reading
+                yield t
+
+
+def reading_analyzer():
+    """The analyzer of the `reading` field: readings of the content words, so kana finds kanji."""
+    return JapaneseTokenizer() | PosStopFilter() | ReadingFilter()
+
+
+def to_katakana(text: str) -> str | None:
+    """The katakana form of an all-kana word, else None.
+
+    >>> to_katakana("すがわら"), to_katakana("菅原")
+    ('スガワラ', None)
+    """
+    folded = fold(text).text.strip()
+    if not folded or not _KANA_WORD.match(folded):
+        return None
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in folded)
+
+
+def name_readings(name: str, reading: str = "") -> str:
+    """Katakana readings of a speaker's name, its parts and the whole, space-separated.
+
+    >>> name_readings("北条真琴")
+    'ホウジョウ マコト ホウジョウマコト'
+    >>> name_readings("加藤勘十", "かとうかんじゅう")
+    'カトウカンジュウ'
+    """
+    if not name:
+        return ""
+    if reading:
+        return to_katakana(reading) or ""
+    parts = [m.reading for m in morphemes(name) if m.reading]
+    whole = "".join(parts)
+    return " ".join(dict.fromkeys([*parts, whole])) if len(parts) > 1 else whole
 
 
 def japanese_analyzer():

@@ -697,6 +697,9 @@ def index_corpus(root: Path, index_dir: Path, procs: int = 1, actor: str | None 
             try:
                 if cat_bytes is not None:
                     write_atomic(data_dir / CATALOGUE_NAME, cat_bytes)
+                seed = cat_root / SYNONYMS
+                if seed.is_file() and not (data_dir / SYNONYMS).exists():  # the corpus's dictionary seeds it
+                    write_atomic(data_dir / SYNONYMS, seed.read_bytes())
                 old = swap_in(staged, data_dir / SOURCES)
                 if old is not None:
                     shutil.rmtree(old, ignore_errors=True)

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from whoosh import query as Q
 
+from . import synonyms
 from .analysis import japanese_analyzer
-from .errors import IngestError, KbError
+from .errors import IngestError
 from .ingest import corpus_files
 from .models import Document, Hit, Segment
 from .search import Filters, KnowledgeBase, check_role, visibility_filter
@@ -32,7 +32,7 @@ from .store import Index, build_index, segments_from_records
 from .uploads import safe_filename
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".vtt", ".srt", ".html", ".htm", ".docx", ".pdf", ".jsonl")
-SYNONYMS_FILE = "synonyms.yaml"
+SYNONYMS_FILE = synonyms.SYNONYMS_FILE
 CSV_MAX_ROWS = 5000
 _KANA_ONLY = re.compile(r"^[\u3041-\u309f\u30a1-\u30ff]{1,2}$")
 
@@ -351,25 +351,8 @@ def load_upload(path: Path, overrides: dict | None = None) -> list[Document]:
 
 
 def parse_synonyms(text: str) -> dict[str, list[str]]:
-    """The synonym dictionary from YAML text: a mapping of word → list of words (Japanese errors)."""
-    try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"（{mark.line + 1} 行目）" if mark is not None else ""
-        raise KbError(f"同義語辞書を YAML として読めません{where}。「語: [同義語, 同義語]」の形で書いてください。") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise KbError("同義語辞書は「語: [同義語, 同義語]」の対応表で書いてください。")
-    out: dict[str, list[str]] = {}
-    for key, value in data.items():
-        if not isinstance(key, str) or not key.strip():
-            raise KbError(f"見出し語は文字列で書いてください: {key}")
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise KbError(f"「{key}」の同義語は文字列のリストで書いてください（例: {key}: [語1, 語2]）。")
-        out[key] = value
-    return out
+    """The synonym dictionary from YAML text (see `indexer.synonyms.parse`)."""
+    return synonyms.parse(text)
 
 
 def save_synonyms(index: Index, text: str) -> Path:

@@ -45,6 +45,7 @@ class ParsedQuery:
     text: str
     groups: list[list[str]] = field(default_factory=list)
     phrases: list[bool] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)  # each group's keyword as typed
     filters: dict[str, str] = field(default_factory=dict)
     mode: str = "and"
 
@@ -108,6 +109,7 @@ def _parse_query(text: str) -> ParsedQuery:
         if terms:
             parsed.groups.append(terms)
             parsed.phrases.append(quoted)
+            parsed.words.append(w)
     return parsed
 
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as Q
 
-from .analysis import bigrams
+from .analysis import bigrams, to_katakana
 from .engine import Snapshot
 from .query import ParsedQuery
+from .synonyms import Synonyms
 
 
 @dataclass
@@ -33,6 +34,8 @@ class RankParams:
     bigram_k1: float = 0.3
     bigram_b: float = 0.9
     turn_rest: float = 0.0  # a turn = its best passage + turn_rest × the rest of its passages
+    synonym_weight: float = 0.8
+    kana_weight: float = 0.8
     answer_share: float = 0.8
     answer_own: float = 0.3  # an answer = max(own, share × question + answer_own × own)
 
@@ -50,8 +53,39 @@ def _turn_any(snap: Snapshot, doc_mask: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass
+class Alternative:
+    """One way a keyword group can match: terms, the fields they are looked up in, a weight."""
+
+    terms: list[str]
+    fields: tuple[tuple[str, float], ...]
+    weight: float = 1.0
+
+
+def alternatives(parsed: ParsedQuery, params: RankParams, synonyms: Synonyms | None = None
+                 ) -> list[list[Alternative]]:
+    """For each keyword group: itself, its dictionary synonyms, and (for a kana word) its reading."""
+    main = (("text", 1.0), ("speaker_text", params.speaker_boost))
+    out = []
+    for terms, quoted, word in zip(parsed.groups, parsed.phrases, parsed.words, strict=True):
+        alts = [Alternative(terms, main)]
+        if not quoted:
+            if synonyms:
+                alts += [Alternative(t, main, params.synonym_weight) for t in synonyms.alternatives(terms)]
+            kata = to_katakana(word)
+            if kata:
+                alts.append(Alternative([kata], (("reading", 1.0), ("speaker_reading", 1.0)), params.kana_weight))
+        out.append(alts)
+    return out
+
+
+def expanded_terms(groups: list[list[Alternative]]) -> list[str]:
+    """Every text term a query can match (for highlighting)."""
+    return list(dict.fromkeys(t for alts in groups for a in alts if a.fields[0][0] == "text" for t in a.terms))
+
+
 def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public_only: bool,
-         params: RankParams, mode: str | None = None) -> Ranked:
+         params: RankParams, mode: str | None = None, synonyms: Synonyms | None = None) -> Ranked:
     """Score every passage `mask` allows (filters) and collapse to turns.
 
     With `public_only`, BM25 statistics count public passages alone, so the score of a public result
@@ -62,23 +96,29 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
     n = snap.n
     docs_of: dict[tuple[str, str], np.ndarray] = {}
     parts_d, parts_w = [], []
-    for t in parsed.terms:
-        for field, boost in (("text", 1.0), ("speaker_text", params.speaker_boost), ("title", params.title_boost)):
-            if not boost:
-                docs_of[(field, t)] = np.empty(0, np.int32)
-                continue
-            d, w = snap.bm25(leaves, field, t, params.k1, params.b, boost, public_only)
-            docs_of[(field, t)] = d
-            if len(d):
-                parts_d.append(d)
-                parts_w.append(w)
+
+    def score(field: str, term: str, boost: float, k1: float, b: float) -> np.ndarray:
+        d, w = snap.bm25(leaves, field, term, k1, b, boost, public_only)
+        if len(d):
+            parts_d.append(d)
+            parts_w.append(w)
+        return d
+
+    groups = alternatives(parsed, params, synonyms)
+    scored: set[tuple[str, str]] = set()
+    for alts in groups:
+        for alt in alts:
+            for field, boost in alt.fields:
+                for t in alt.terms:
+                    if (field, t) not in scored and boost * alt.weight:
+                        scored.add((field, t))
+                        docs_of[(field, t)] = score(field, t, boost * alt.weight, params.k1, params.b)
+    if params.title_boost:
+        for t in parsed.terms:
+            score("title", t, params.title_boost, params.k1, params.b)
     if mode == "or" and params.bigram_boost:
         for g in bigrams(parsed.text):
-            d, w = snap.bm25(leaves, "bigram", g, params.bigram_k1, params.bigram_b, params.bigram_boost,
-                             public_only)
-            if len(d):
-                parts_d.append(d)
-                parts_w.append(w)
+            score("bigram", g, params.bigram_boost, params.bigram_k1, params.bigram_b)
     if parts_d:
         doc_scores = np.bincount(np.concatenate(parts_d), weights=np.concatenate(parts_w),
                                  minlength=n).astype(np.float32)
@@ -99,15 +139,19 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
             turn_scores[~allowed] = 0.0
         return Ranked(doc_scores, turn_scores, turn_scores > 0)
     matched = allowed.copy()
-    for terms, quoted in zip(parsed.groups, parsed.phrases, strict=True):
-        has = _group_docs(snap, searcher, docs_of, terms, quoted) & mask
-        matched &= _turn_any(snap, has)
+    for alts, quoted in zip(groups, parsed.phrases, strict=True):
+        has = np.zeros(n, dtype=bool)
+        for alt in alts:
+            has |= _group_docs(snap, searcher, docs_of, alt, quoted)
+        matched &= _turn_any(snap, has & mask)
     turn_scores[~matched] = 0.0
     return Ranked(doc_scores, turn_scores, matched)
 
 
-def _group_docs(snap: Snapshot, searcher, docs_of, terms: list[str], quoted: bool) -> np.ndarray:
+def _group_docs(snap: Snapshot, searcher, docs_of, alt: Alternative, quoted: bool) -> np.ndarray:
+    """Passages where one alternative of a keyword occurs (all its terms, in one of its fields)."""
     n = snap.n
+    terms = alt.terms
     if quoted and len(terms) > 1:
         out = np.zeros(n, dtype=bool)
         hits = list(Q.Phrase("text", terms).docs(searcher))
@@ -115,11 +159,11 @@ def _group_docs(snap: Snapshot, searcher, docs_of, terms: list[str], quoted: boo
             out[np.asarray(hits, dtype=np.int64)] = True
         return out & snap.live
     result = np.zeros(n, dtype=bool)
-    for field in ("text", "speaker_text"):
+    for field, _ in alt.fields:
         acc = np.ones(n, dtype=bool)
         for t in terms:
             present = np.zeros(n, dtype=bool)
-            present[docs_of[(field, t)]] = True
+            present[docs_of.get((field, t), np.empty(0, np.int32))] = True
             acc &= present
         result |= acc
     return result

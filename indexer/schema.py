@@ -7,13 +7,13 @@ document's own metadata (`doc_meta`).
 
 from __future__ import annotations
 
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from .analysis import ANALYZER_VERSION, bigram_analyzer, japanese_analyzer
+from .analysis import ANALYZER_VERSION, bigram_analyzer, japanese_analyzer, reading_analyzer
 
 #: Bump when the schema changes. With ANALYZER_VERSION it is stored beside the index;
 #: an index of another version is refused and rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 VERSION = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION}
 
 #: Columns read into arrays by the ranking engine (indexer.engine); each is a sortable field.
@@ -21,7 +21,7 @@ ARRAY_COLUMNS = ("seg_id", "doc_id", "session", "date", "doc_type", "part", "spe
                  "visibility", "question_id")
 
 #: Text fields the ranking engine scores with BM25.
-SCORED_FIELDS = ("text", "bigram", "title", "speaker_text")
+SCORED_FIELDS = ("text", "bigram", "reading", "title", "speaker_text", "speaker_reading")
 
 #: Longest passage indexed as one record (characters); longer turns are cut at sentence ends.
 PASSAGE_CHARS = 400
@@ -51,8 +51,10 @@ def make_schema() -> Schema:
         end=STORED,
         title=TEXT(analyzer=analyzer, stored=True),
         speaker_text=TEXT(analyzer=analyzer),
+        speaker_reading=KEYWORD(scorable=True),
         text=TEXT(analyzer=analyzer, stored=True, chars=True),
         bigram=TEXT(analyzer=bigram_analyzer(), phrase=False),
+        reading=TEXT(analyzer=reading_analyzer(), phrase=False),
         doc_meta=STORED,
     )
 

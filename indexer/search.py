@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from whoosh import query as Q
 
+from . import synonyms
 from .analysis import query_spans
 from .engine import Snapshot
 from .errors import QueryError
 from .highlight import mark, query_snippet
 from .models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
-from .query import ParsedQuery, parse_query
-from .ranking import RankParams, rank
+from .query import parse_query
+from .ranking import RankParams, alternatives, expanded_terms, rank
 from .store import Index, head_id, segments_from_records
 
 FACET_FIELDS = ("session", "speaker", "doc_type", "part")
@@ -157,9 +158,10 @@ class KnowledgeBase:
         searcher, snap = self.index.reading()
         mask = self._mask(snap, role, f)
         public_only = role == "public"
-        ranked = rank(snap, searcher, parsed, mask, public_only, self.params)
+        syn = synonyms.load(self.index.data_dir)
+        ranked = rank(snap, searcher, parsed, mask, public_only, self.params, synonyms=syn)
         if not ranked.matched.any() and parsed.mode == "and" and len(parsed.terms) > 1:
-            ranked = rank(snap, searcher, parsed, mask, public_only, self.params, mode="or")
+            ranked = rank(snap, searcher, parsed, mask, public_only, self.params, mode="or", synonyms=syn)
             if ranked.matched.any():
                 result.mode = "or"
                 result.message = "すべての語を含む発言が見つからないため、いずれかの語を含む発言を表示しています。"
@@ -176,7 +178,8 @@ class KnowledgeBase:
             order = np.argsort(-ranked.turn_scores[turns], kind="stable")
         chosen = turns[order[(page - 1) * page_size: page * page_size]]
         best = snap.best_doc_of_turns(chosen, ranked.doc_scores) if len(chosen) else []
-        result.hits = [self._hit(searcher, snap, parsed, int(d), float(ranked.turn_scores[t]))
+        terms = expanded_terms(alternatives(parsed, self.params, syn))
+        result.hits = [self._hit(searcher, snap, terms, int(d), float(ranked.turn_scores[t]))
                        for t, d in zip(chosen.tolist(), list(best), strict=True)]
         return result
 
@@ -191,7 +194,7 @@ class KnowledgeBase:
             out[name] = dict(sorted(pairs, key=lambda kv: -kv[1]))
         return out
 
-    def _hit(self, searcher, snap: Snapshot, parsed: ParsedQuery, docnum: int, score: float) -> Hit:
+    def _hit(self, searcher, snap: Snapshot, terms: list[str], docnum: int, score: float) -> Hit:
         fields = searcher.stored_fields(docnum)
         passage_text = fields.get("text", "")
         turn = int(snap.turn.codes[docnum])
@@ -210,7 +213,7 @@ class KnowledgeBase:
             part=fields.get("part", "other"),
             doc_type=fields.get("doc_type", ""),
             visibility=fields.get("visibility", "public"),
-            snippet=query_snippet(passage_text, parsed.terms),
+            snippet=query_snippet(passage_text, terms),
             text=full,
             score=round(score, 4),
             start=fields.get("start"),

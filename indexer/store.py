@@ -18,6 +18,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import LockError
 from whoosh.query import Term
 
+from .analysis import name_readings
 from .engine import Engine
 from .errors import IndexError_
 from .models import Document, Segment
@@ -44,6 +45,8 @@ def _records(doc: Document) -> Iterable[dict]:
     for seg in doc.segments:
         seg_id = doc.segment_id(seg.order)
         offset = 0
+        speaker_text = " ".join(x for x in (seg.speaker, seg.speaker_role) if x)
+        speaker_reading = name_readings(seg.speaker, seg.speaker_reading)
         for k, piece in enumerate(split_passages(seg.text)):
             rec = {
                 "id": f"{seg_id}.{k}",
@@ -65,9 +68,11 @@ def _records(doc: Document) -> Iterable[dict]:
                 "start": seg.start,
                 "end": seg.end,
                 "title": doc.title,
-                "speaker_text": " ".join(x for x in (seg.speaker, seg.speaker_role, seg.speaker_reading) if x),
+                "speaker_text": speaker_text,
                 "text": piece,
                 "bigram": piece,
+                "reading": piece,
+                "speaker_reading": speaker_reading,
             }
             if seg.order == 0 and k == 0:
                 rec["id"] = head_id(doc.id)

@@ -1,0 +1,66 @@
+"""The synonym dictionary and kana readings change what a query finds."""
+
+import pytest
+
+from indexer.analysis import analyze
+from indexer.errors import KbError
+from indexer.synonyms import Synonyms, load, parse
+
+from helpers import build_kb
+
+
+@pytest.fixture
+def kb(tmp_path):
+    kb = build_kb(tmp_path)
+    (tmp_path / "corpus" / "s01" / "extra.md").write_text(
+        "---\nid: x1\nsession: 1\n---\n庁内でのインハウス開発に切り替えました。\n\nデジタル変革の担当課です。\n",
+        encoding="utf-8")
+    from indexer.ingest import add_files
+
+    add_files(kb.index, [tmp_path / "corpus" / "s01" / "extra.md"])
+    return kb
+
+
+@pytest.mark.parametrize(
+    "entry, query_terms, expected",
+    [
+        ({"内製化": ["インハウス開発"]}, ["内製", "化"], [analyze("インハウス開発")]),
+        ({"内製化": ["インハウス開発"]}, analyze("インハウス開発"), [["内製", "化"]]),
+        ({"DX": ["デジタル変革", "デジタルトランスフォーメーション"]}, ["dx"],
+         [["デジタル", "変革"], ["デジタル", "トランスフォーメーション"]]),
+        ({"内製化": ["インハウス開発"]}, ["予算"], []),
+    ],
+)
+def test_alternatives_are_symmetric(entry, query_terms, expected):
+    assert Synonyms(entry).alternatives(query_terms) == expected
+
+
+@pytest.mark.parametrize("text", ["内製化: インハウス", "- a\n- b", "内製化: [1, 2]", "内製化: [\n"])
+def test_bad_dictionary_is_refused_in_japanese(text):
+    with pytest.raises(KbError, match="同義語|語"):
+        parse(text)
+
+
+def test_dictionary_changes_results(kb):
+    assert "x1#0000" not in [h.id for h in kb.search("内製化", role="public").hits]
+    (kb.index.data_dir / "synonyms.yaml").write_text("内製化: [インハウス開発]\nDX: [デジタル変革]\n", encoding="utf-8")
+    hits = kb.search("内製化", role="public").hits
+    assert "x1#0000" in [h.id for h in hits]
+    assert "<mark>インハウス開発</mark>" in next(h for h in hits if h.id == "x1#0000").snippet
+    assert "x1#0001" in [h.id for h in kb.search("DX", role="public").hits]
+
+
+def test_broken_dictionary_never_breaks_search(kb):
+    (kb.index.data_dir / "synonyms.yaml").write_text("内製化: [\n", encoding="utf-8")
+    assert not load(kb.index.data_dir)
+    assert kb.search("内製化", role="public").total >= 1
+
+
+@pytest.mark.parametrize("query, speaker", [("ほうじょう", "北条真琴"), ("サエキ", "佐伯一郎")])
+def test_kana_finds_kanji_names(kb, query, speaker):
+    hits = kb.search(query, role="member").hits
+    assert hits and hits[0].speaker == speaker
+
+
+def test_kana_finds_kanji_words(kb):
+    assert kb.search("ぼうさい", role="public").total >= 1  # 防災
