@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 from .normalize import fold
 
 #: Bump when tokens change: an index built with another version is rebuilt.
-ANALYZER_VERSION = 4
+ANALYZER_VERSION = 5
 
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "感動詞", "接続詞", "代名詞"})
 STOP_WORDS = frozenset(
@@ -96,17 +97,20 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
 def morphemes(text: str) -> list[Morpheme]:
     """Tag `text` after folding; offsets point into `text` itself.
 
-    The last result is remembered per thread: the `text` and `reading` fields of one passage are
-    analyzed from the same tagging.
+    The last few results are remembered per thread: the `text` and `reading` fields of one passage
+    are analyzed from the same tagging.
 
     >>> [(m.surface, m.base_form) for m in morphemes("ｻｰﾊﾞｰ")]
     [('サーバー', 'サーバー')]
     """
     memo = getattr(_local, "memo", None)
-    if memo is not None and memo[0] == text:
-        return memo[1]
-    out = _morphemes(text)
-    _local.memo = (text, out)
+    if memo is None:
+        memo = _local.memo = OrderedDict()
+    out = memo.get(text)
+    if out is None:
+        out = memo[text] = _morphemes(text)
+        if len(memo) > 8:
+            memo.popitem(last=False)
     return out
 
 

@@ -172,7 +172,7 @@ def qa_pairs(kb: KnowledgeBase, role: str = "public", answerer: str | None = Non
                 continue
             if matching is not None and not ({ids[seg.order]} | {ids[a.order] for a in answers}) & matching:
                 continue
-            pairs.append(QAPair(doc_id, head.get("title", ""), int(head["session"]) if head.get("session") else None,
+            pairs.append(QAPair(doc_id, kb.title(doc_id), int(head["session"]) if head.get("session") else None,
                                 head.get("date", ""), seg, answers))
     pairs.sort(key=lambda p: (p.date, p.session or 0, p.doc_id, p.question.order))
     return pairs
@@ -421,7 +421,7 @@ def documents(kb: KnowledgeBase, role: str = "public") -> list[DocInfo]:
     out = []
     for doc_id, recs in _turns(kb, role, Q.Every()).items():
         r = recs[0]
-        out.append(DocInfo(doc_id, r.get("title", ""), int(r["session"]) if str(r.get("session", "")).isdigit()
+        out.append(DocInfo(doc_id, kb.title(doc_id), int(r["session"]) if str(r.get("session", "")).isdigit()
                            else None, r.get("date", ""), r.get("doc_type", ""),
                            len({x["seg_id"] for x in recs})))
     out.sort(key=lambda d: (d.date, d.session or 0, d.id))

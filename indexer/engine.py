@@ -172,6 +172,7 @@ class Snapshot:
         rep[self.turn.codes[live_docs][::-1]] = live_docs[::-1]
         self.turn_rep = rep  # first live passage of each turn (-1: none)
         self._stats: dict = {}
+        self.titles: dict[str, str] = {}  # doc id → title, filled on demand
 
     def postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only."""
@@ -192,8 +193,11 @@ class Snapshot:
         if public_only not in self._stats:
             visible = self.live & self.public if public_only else self.live
             n_vis = int(visible.sum())
-            avg = {f: float(v[visible].mean()) if n_vis and v[visible].mean() > 0 else 1.0
-                   for f, v in self.lengths.items()}
+            avg = {}
+            for f, v in self.lengths.items():  # over the documents that have the field at all
+                have = v[visible]
+                have = have[have > 0]
+                avg[f] = float(have.mean()) if len(have) else 1.0
             self._stats[public_only] = {"n": max(n_vis, 1), "avg": avg, "visible": visible}
         return self._stats[public_only]
 

@@ -110,12 +110,10 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
         for alt in alts:
             for field, boost in alt.fields:
                 for t in alt.terms:
-                    if (field, t) not in scored and boost * alt.weight:
+                    weight = boost * alt.weight
+                    if (field, t) not in scored and weight:
                         scored.add((field, t))
-                        docs_of[(field, t)] = score(field, t, boost * alt.weight, params.k1, params.b)
-    if params.title_boost:
-        for t in parsed.terms:
-            score("title", t, params.title_boost, params.k1, params.b)
+                        docs_of[(field, t)] = score(field, t, weight, params.k1, params.b)
     if mode == "or" and params.bigram_boost:
         for g in bigrams(parsed.text):
             score("bigram", g, params.bigram_boost, params.bigram_k1, params.bigram_b)
@@ -124,6 +122,8 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
                                  minlength=n).astype(np.float32)
     else:
         doc_scores = np.zeros(n, dtype=np.float32)
+    if params.title_boost:
+        doc_scores += _title_scores(snap, leaves, parsed, params, public_only, doc_scores > 0)
     doc_scores[~mask] = 0.0
     allowed = _turn_any(snap, mask)
     nz = np.nonzero(doc_scores)[0]
@@ -146,6 +146,20 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
         matched &= _turn_any(snap, has & mask)
     turn_scores[~matched] = 0.0
     return Ranked(doc_scores, turn_scores, matched)
+
+
+def _title_scores(snap: Snapshot, leaves, parsed: ParsedQuery, params: RankParams, public_only: bool,
+                  matched: np.ndarray) -> np.ndarray:
+    """The title's BM25 (indexed once per document) added to every matching passage of the document."""
+    docs = snap.cols["doc_id"]
+    per_doc = np.zeros(len(docs.values), dtype=np.float32)
+    for t in parsed.terms:
+        d, w = snap.bm25(leaves, "title", t, params.k1, params.b, params.title_boost, public_only)
+        if len(d):
+            per_doc += np.bincount(docs.codes[d], weights=w, minlength=len(docs.values)).astype(np.float32)
+    out = per_doc[docs.codes]
+    out[~matched] = 0.0
+    return out
 
 
 def _group_docs(snap: Snapshot, searcher, docs_of, alt: Alternative, quoted: bool) -> np.ndarray:

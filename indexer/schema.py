@@ -2,7 +2,7 @@
 
 A turn (segment) of any length stays whole for display: its passages are stored in order with
 their offsets and joined back. The first passage of a document's first turn carries the
-document's own metadata (`doc_meta`).
+document's own metadata (`doc_meta`) and its title (indexed once per document).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def make_schema() -> Schema:
         title=TEXT(analyzer=analyzer, stored=True),
         speaker_text=TEXT(analyzer=analyzer),
         speaker_reading=KEYWORD(scorable=True),
-        text=TEXT(analyzer=analyzer, stored=True, chars=True),
+        text=TEXT(analyzer=analyzer, stored=True),
         bigram=TEXT(analyzer=bigram_analyzer(), phrase=False),
         reading=TEXT(analyzer=reading_analyzer(), phrase=False),
         doc_meta=STORED,

@@ -205,7 +205,7 @@ class KnowledgeBase:
             id=fields["seg_id"],
             doc_id=fields["doc_id"],
             order=fields["order"],
-            title=fields.get("title", ""),
+            title=self.title(fields["doc_id"]),
             session=int(fields["session"]) if str(fields.get("session", "")).isdigit() else None,
             date=fields.get("date", ""),
             speaker=fields.get("speaker", ""),
@@ -221,6 +221,15 @@ class KnowledgeBase:
             qa=fields.get("qa", ""),
             answers_to=fields.get("answers_to"),
         )
+
+    def title(self, doc_id: str) -> str:
+        """A document's title (kept once, on the document's first record)."""
+        searcher, snap = self.index.reading()
+        titles = snap.titles
+        if doc_id not in titles:
+            head = searcher.document(id=head_id(doc_id)) or {}
+            titles[doc_id] = head.get("title", "")
+        return titles[doc_id]
 
     @staticmethod
     def highlight(text: str, query: str) -> str:

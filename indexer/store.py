@@ -67,7 +67,6 @@ def _records(doc: Document) -> Iterable[dict]:
                 "question_id": doc.segment_id(seg.answers_to) if seg.answers_to is not None else "",
                 "start": seg.start,
                 "end": seg.end,
-                "title": doc.title,
                 "speaker_text": speaker_text,
                 "text": piece,
                 "bigram": piece,
@@ -76,6 +75,7 @@ def _records(doc: Document) -> Iterable[dict]:
             }
             if seg.order == 0 and k == 0:
                 rec["id"] = head_id(doc.id)
+                rec["title"] = doc.title
                 rec["doc_meta"] = json.dumps(meta, ensure_ascii=False)
             offset += len(piece)
             yield {k2: v for k2, v in rec.items() if v is not None and v != ""}
