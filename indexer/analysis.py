@@ -35,6 +35,7 @@ STOP_WORDS = frozenset(
 )
 _GLOSS = re.compile(r"^(.+?)-[A-Za-z][A-Za-z .'&-]*$")
 _KATAKANA_WORD = re.compile(r"^[\u30a1-\u30fa\u30fc]+$")
+_HIRAGANA2 = re.compile(r"^[\u3041-\u3096]+$")
 _KANA_WORD = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc]+$")
 _MAX_CHUNK = 2000
 _local = threading.local()
@@ -372,3 +373,12 @@ def rough_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     edges = {s for s, _ in spans} | {e for _, e in spans}
     spans += [(s, e) for s, e in singles if s in edges or e in edges]
     return sorted(folded.span(s, e) for s, e in spans)
+
+
+def snippet_spans(text: str, terms: list[str], query: str = "") -> list[tuple[int, int]]:
+    """Spans to mark in a snippet: the terms; failing that, the query's character bigrams (a passage
+    found through the bigram side field)."""
+    spans = rough_spans(text, terms)
+    if not spans and query:
+        spans = rough_spans(text, [g for g in bigrams(query) if not _HIRAGANA2.match(g)])
+    return spans

@@ -16,10 +16,15 @@ import math
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import KbError
+
+if TYPE_CHECKING:
+    from .ranking import RankParams
 
 ANSWER_K = 5
 
@@ -111,15 +116,19 @@ class ProductSearch:
     """`KnowledgeBase.search` over a temporary index of a JSONL corpus; use as a context manager.
 
     Calling it returns the hit ids of one query; `modes[query]` keeps the mode the search used.
-    The index is built with two processes, as `kb index --procs 2` would.
+    The index is built with two processes, as `kb index --procs 2` would. `params` (default: the
+    shipped `RankParams()`) can be swapped on the built index with `use()`.
     """
 
-    def __init__(self, corpus_path: str | Path, k: int = 10, procs: int = 2):
+    def __init__(self, corpus_path: str | Path, k: int = 10, procs: int = 2, params: RankParams | None = None):
         self.corpus_path = Path(corpus_path)
         self.k = k
         self.procs = procs
+        self.params = params
+        self.variant: Variant | None = None
         self.modes: dict[str, str] = {}
         self._tmp: tempfile.TemporaryDirectory | None = None
+        self.index = None
         self.kb = None
         self.build_seconds = 0.0
 
@@ -140,20 +149,59 @@ class ProductSearch:
         except BaseException:
             self._tmp.cleanup()
             raise
-        self.kb = KnowledgeBase(index)
+        self.index = index
+        self.kb = KnowledgeBase(index, self.params)
         self.build_seconds = time.perf_counter() - t0
         return self
 
+    def use(self, variant: Variant | RankParams) -> None:
+        """Search the same index with other ranking parameters (and query handling) from now on."""
+        from .search import KnowledgeBase
+
+        self.variant = variant if isinstance(variant, Variant) else Variant(variant)
+        self.params = self.variant.params
+        self.kb = KnowledgeBase(self.index, self.params)
+        self.modes.clear()
+
     def __exit__(self, *exc) -> None:
         self.kb = None
+        self.index = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
 
     def __call__(self, query: str) -> list[str]:
-        res = self.kb.search(query, role="secretariat", page_size=self.k)
+        sent = query
+        if self.variant is not None and self.variant.all_terms_and:
+            sent = all_terms_query(query)
+        res = self.kb.search(sent, role="secretariat", page_size=self.k)
         self.modes[query] = res.mode
+        if self.variant is not None and self.variant.all_terms_and and res.mode != "and":
+            return []  # strict AND: no fallback to OR when no turn holds every term
         return [h.id for h in res.hits]
+
+
+@dataclass
+class Variant:
+    """One row of an ablation: ranking parameters, and optionally the naive AND of every query term."""
+
+    params: RankParams
+    all_terms_and: bool = False
+
+
+def all_terms_query(text: str) -> str:
+    """The query's content terms as space-separated keywords, which the product ANDs.
+
+    A term that would on its own read as a question (e.g. one ending in か) is quoted so the
+    rewritten query stays in keyword (AND) mode; quoting turns off its synonyms and kana reading.
+    """
+    from .query import parse_query
+
+    terms = parse_query(text).terms
+    joined = " ".join(terms)
+    if terms and parse_query(joined).mode != "and":
+        joined = " ".join(f'"{t}"' for t in terms)
+    return joined
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -206,6 +254,44 @@ def evaluate(corpus_path: str | Path, queries_path: str | Path, k: int = 10, lim
             for row in result["per_query"]:
                 row["mode"] = product.modes.get(row["query"], "")
     return result
+
+
+def evaluate_variants(corpus_path: str | Path, queries_path: str | Path,
+                      variants: Mapping[str, Variant | RankParams], k: int = 10, limit: int | None = None,
+                      progress: Callable[[str, dict], None] | None = None) -> dict[str, dict]:
+    """Metrics of several ranking variants on ONE temporary index of the corpus (built once).
+
+    Each variant's latency is measured after one warm-up query. `progress(name, metrics)` is called
+    after each variant.
+    """
+    if k < 1:
+        raise EvalError("--k は 1 以上で指定してください。")
+    if limit is not None and limit < 1:
+        raise EvalError("--limit-queries は 1 以上で指定してください。")
+    if not variants:
+        raise EvalError("評価する設定がありません。")
+    queries = load_queries(queries_path, limit)
+    from .search import MAX_PAGE_SIZE
+
+    out: dict[str, dict] = {}
+    with ProductSearch(corpus_path, k=min(max(k, ANSWER_K), MAX_PAGE_SIZE)) as product:
+        for name, variant in variants.items():
+            product.use(variant)
+            product(queries[0]["query"])  # warm-up: snapshot and caches loaded before timing
+            result = score(queries, product, k)
+            result["build_seconds"] = round(product.build_seconds, 2)
+            result["modes"] = dict(sorted(_count(product.modes.values()).items()))
+            out[name] = result
+            if progress is not None:
+                progress(name, result)
+    return out
+
+
+def _count(values) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return counts
 
 
 # -- CLI plugin ----------------------------------------------------------------------------------

@@ -60,13 +60,13 @@ def snippet(text: str, spans: list[Span], width: int = 120) -> str:
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
 
 
-def query_snippet(text: str, terms: list[str], width: int = 120) -> str:
+def query_snippet(text: str, terms: list[str], width: int = 120, query: str = "") -> str:
     """A snippet for query `terms`, marked by fast string search on the folded text (no re-tagging):
     base forms, verb stems, and one-character terms only where they touch a longer match.
 
     >>> query_snippet("自治体の内製化と強化", ["内製", "化"])
     '自治体の<mark>内製化</mark>と強化'
     """
-    from .analysis import rough_spans
+    from .analysis import snippet_spans
 
-    return snippet(text, rough_spans(text, terms), width)
+    return snippet(text, snippet_spans(text, terms, query), width)

@@ -160,7 +160,8 @@ class KnowledgeBase:
         public_only = role == "public"
         syn = synonyms.load(self.index.data_dir)
         ranked = rank(snap, searcher, parsed, mask, public_only, self.params, synonyms=syn)
-        if not ranked.matched.any() and parsed.mode == "and" and len(parsed.terms) > 1:
+        single_phrase = len(parsed.groups) == 1 and parsed.phrases[0]
+        if not ranked.matched.any() and parsed.mode == "and" and len(parsed.terms) > 1 and not single_phrase:
             ranked = rank(snap, searcher, parsed, mask, public_only, self.params, mode="or", synonyms=syn)
             if ranked.matched.any():
                 result.mode = "or"
@@ -179,7 +180,7 @@ class KnowledgeBase:
         chosen = turns[order[(page - 1) * page_size: page * page_size]]
         best = snap.best_doc_of_turns(chosen, ranked.doc_scores) if len(chosen) else []
         terms = expanded_terms(alternatives(parsed, self.params, syn))
-        result.hits = [self._hit(searcher, snap, terms, int(d), float(ranked.turn_scores[t]))
+        result.hits = [self._hit(searcher, snap, terms, int(d), float(ranked.turn_scores[t]), parsed.text)
                        for t, d in zip(chosen.tolist(), list(best), strict=True)]
         return result
 
@@ -194,7 +195,7 @@ class KnowledgeBase:
             out[name] = dict(sorted(pairs, key=lambda kv: -kv[1]))
         return out
 
-    def _hit(self, searcher, snap: Snapshot, terms: list[str], docnum: int, score: float) -> Hit:
+    def _hit(self, searcher, snap: Snapshot, terms: list[str], docnum: int, score: float, query: str) -> Hit:
         fields = searcher.stored_fields(docnum)
         passage_text = fields.get("text", "")
         turn = int(snap.turn.codes[docnum])
@@ -213,7 +214,7 @@ class KnowledgeBase:
             part=fields.get("part", "other"),
             doc_type=fields.get("doc_type", ""),
             visibility=fields.get("visibility", "public"),
-            snippet=query_snippet(passage_text, terms),
+            snippet=query_snippet(passage_text, terms, query=query),
             text=full,
             score=round(score, 4),
             start=fields.get("start"),

@@ -52,7 +52,7 @@ def _as_part(value: object) -> str:
 
 
 def _metadata(source: Source, catalogue: Catalogue, overrides: dict | None) -> dict:
-    meta = {**catalogue.file_meta(source.path), **source.meta}
+    meta = {**source.derived, **catalogue.file_meta(source.path), **source.meta}
     meta.update({k: v for k, v in (overrides or {}).items() if v is not None and v != ""})
     return meta
 

@@ -36,7 +36,11 @@ class Cue:
 
 @dataclass
 class Source:
-    """A decoded file: its text (front matter removed), metadata and, for subtitles, cues."""
+    """A decoded file: its text (front matter removed), metadata and, for subtitles, cues.
+
+    `meta` is what the file states (front matter); `derived` is what a reader guessed (an HTML page's
+    <title>), which the catalogue overrides.
+    """
 
     path: str
     text: str
@@ -44,6 +48,7 @@ class Source:
     meta: dict = field(default_factory=dict)
     cues: list[Cue] | None = None
     content_hash: str = ""
+    derived: dict = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -147,7 +152,7 @@ def read_source(path: str | Path, data: bytes | None = None) -> Source:
     digest = hashlib.sha256(data).hexdigest()
     if suffix in DOCUMENT_SUFFIXES:
         text, label, meta = read_document(data, str(path))
-        return Source(str(path), text, label, meta, None, digest)
+        return Source(str(path), text, label, {}, None, digest, derived=meta)
     if suffix in TEXT_SUFFIXES:
         text, encoding = decode(data)
         check_lines(text)

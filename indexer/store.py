@@ -97,7 +97,8 @@ class Index:
         found = self.version_on_disk()
         if found != VERSION:
             raise IndexError_(
-                f"索引の版（{found}）がこのプログラム（{VERSION}）と異なります。`kb index` で作り直してください。"
+                f"索引の版（{found}）がこのプログラム（{VERSION}）と異なります。"
+                "`kb rebuild`（保存済みの原本から）か `kb index corpus` で作り直してください。"
             )
         self.ix = whoosh_index.open_dir(str(self.path))
         self._init_readers()

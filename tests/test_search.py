@@ -160,3 +160,9 @@ def test_top_hits_do_not_depend_on_page_size(kb):
     q = "内製化で費用や人材はどう変わったのでしょうか"
     top20 = ids(kb.search(q, role="member", page_size=20))
     assert ids(kb.search(q, role="member", page_size=3)) == top20[:3]
+
+
+def test_a_quoted_phrase_is_not_split_when_absent(kb):
+    res = kb.search('"予算の内製化"', role="member")
+    assert res.total == 0 and res.mode == "and"
+    assert kb.search('"推進体制"', role="member").total >= 1

@@ -84,3 +84,15 @@ def test_captions_merge_consecutive_cues_of_a_speaker(tmp_path):
     assert [(s.speaker, s.start, s.end) for s in doc.segments] == [("田村", 1.0, 6.5), ("佐伯", 7.0, 9.0)]
     assert doc.segments[0].text == "内製化の費用は\n下がりましたか。"
     assert doc.type == "transcript"
+
+
+def test_catalogue_title_wins_over_a_page_title(tmp_path):
+    (tmp_path / "sessions.yaml").write_text(
+        "sessions:\n  - number: 4\n    date: 2025-12-16\n    documents:\n"
+        "      - {file: page.html, type: report, visibility: public, title: 第4回レポート}\n", encoding="utf-8")
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>サイト名 | ページ</title></head><body><main><h1>見出し</h1>"
+        "<p>ネットワークの内製化について報告します。十分な長さの本文がここにあります。</p></main></body></html>",
+        encoding="utf-8")
+    assert load_document(tmp_path / "page.html", Catalogue.load(tmp_path)).title == "第4回レポート"
+    assert load_document(tmp_path / "page.html").title == "サイト名 | ページ"
