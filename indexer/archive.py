@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from . import audit
 from .catalogue import CATALOGUE_NAME, Catalogue
 from .errors import IndexError_, IngestError, KbError
-from .ingest import AddResult, corpus_files, find_catalogue, load_document
+from .ingest import AddResult, classify, corpus_files, find_catalogue, load_document
 from .models import Document
 from .sources import read_bytes
 from .store import Index, head_id
@@ -543,14 +543,7 @@ def add_files(index_dir: Path, paths: list[Path], overrides: dict | None = None,
         shared_path = data_dir / CATALOGUE_NAME
         shared = shared_path.read_bytes() if shared_path.is_file() else None
         mode = "none" if cat_bytes is None else ("shared" if cat_bytes == shared else "own")
-        to_write: list[Document] = []
-        for r in results:
-            old = ix.document_meta(r.doc_id)
-            if old and old.get("fingerprint") == r.document.fingerprint:
-                r.status = "unchanged"
-            else:
-                r.status = "replaced" if old else "added"
-                to_write.append(r.document)
+        to_write = classify(ix, results)
         existing, _ = stored_sources(data_dir)
         tx = _Tx(data_dir)
         try:

@@ -116,6 +116,14 @@ def add_files(index: Index | None, paths: list[Path], overrides: dict | None = N
         docs.append(doc)
     if dry_run or any(r.status == "error" for r in results) or index is None:
         return results
+    to_write = classify(index, results)
+    if to_write:
+        index.put(to_write)
+    return results
+
+
+def classify(index: Index, results: list[AddResult]) -> list[Document]:
+    """Mark each parsed result added, replaced or unchanged (same fingerprint); return what to write."""
     to_write = []
     for r in results:
         old = index.document_meta(r.doc_id)
@@ -124,6 +132,4 @@ def add_files(index: Index | None, paths: list[Path], overrides: dict | None = N
         else:
             r.status = "replaced" if old else "added"
             to_write.append(r.document)
-    if to_write:
-        index.put(to_write)
-    return results
+    return to_write
