@@ -122,10 +122,27 @@ def build_document(source: Source, catalogue: Catalogue | None = None, overrides
         seg.visibility = "members" if visibility == "members" or seg.part in members_parts else "public"
         if seg.speaker:
             seg.speaker, seg.speaker_role = catalogue.directory.resolve(seg.speaker, seg.speaker_role)
+    merge_short_names(doc.segments)
     link_questions(doc.segments, catalogue.answerers(session), info.guests if info else [], catalogue)
     if not doc.segments:
         raise IngestError("本文が空です（索引に入れる文章がありません）。")
     return doc
+
+
+def merge_short_names(segments: list[Segment]) -> None:
+    """Within one document, a surname alone (大久保) becomes the one full name it starts (大久保光伸).
+
+    >>> segs = [Segment(0, "a", speaker="大久保光伸"), Segment(1, "b", speaker="大久保")]
+    >>> merge_short_names(segs); [s.speaker for s in segs]
+    ['大久保光伸', '大久保光伸']
+    """
+    names = {s.speaker for s in segments if s.speaker}
+    for short in names:
+        longer = [n for n in names if n != short and n.startswith(short)]
+        if len(longer) == 1:
+            for s in segments:
+                if s.speaker == short:
+                    s.speaker = longer[0]
 
 
 def _count_turns(text: str) -> int:

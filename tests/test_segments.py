@@ -96,3 +96,9 @@ def test_catalogue_title_wins_over_a_page_title(tmp_path):
         encoding="utf-8")
     assert load_document(tmp_path / "page.html", Catalogue.load(tmp_path)).title == "第4回レポート"
     assert load_document(tmp_path / "page.html").title == "サイト名 | ページ"
+
+
+def test_name_variants_merge_without_a_catalogue():
+    text = "大久保 光伸：内製化の経緯です。\n大久保氏：補足します。\n田村：質問です。\n大久保：お答えします。"
+    doc = build_document(Source("t.md", text, "utf-8"), overrides={"type": "transcript"})
+    assert [s.speaker for s in doc.segments] == ["大久保光伸", "大久保光伸", "田村", "大久保光伸"]
