@@ -86,7 +86,9 @@ class Session:
 
 
 def wait_label(seconds: float) -> str:
-    """>>> wait_label(5), wait_label(125)
+    """A wait in Japanese.
+
+    >>> wait_label(5), wait_label(125)
     ('5 秒', '2 分 5 秒')
     """
     s = max(0, int(seconds))

@@ -4,9 +4,9 @@
 every other (内製化: [内製, インハウス開発] makes the three interchangeable). A query keyword that is
 one of them also matches the others (with a slightly lower weight).
 
->>> s = Synonyms({"内製化": ["インハウス開発"]})
+>>> s = Synonyms({"内製化": ["自前開発"]})
 >>> s.alternatives(["内製", "化"])
-[['インハウス', '開発']]
+[['自前', '開発']]
 """
 
 from __future__ import annotations
