@@ -53,6 +53,11 @@ def index_path() -> str:
     return str(Path(os.environ.get("KB_INDEX") or default_index_dir()).resolve())
 
 
+def index_dir() -> Path:
+    """The index directory as the archive's write functions take it (`indexer.archive`)."""
+    return Path(index_path())
+
+
 def get_index() -> Index:
     return open_index(index_path())
 

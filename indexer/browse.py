@@ -14,23 +14,26 @@ import io
 import math
 import os
 import re
+import shutil
+import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import query as Q
 
-from . import synonyms
+from . import archive, synonyms
 from .analysis import japanese_analyzer
-from .errors import IngestError
-from .ingest import corpus_files
+from .errors import IngestError, KbError
 from .models import Document, Hit, Segment
 from .search import Filters, KnowledgeBase, check_role, visibility_filter
 from .speakers import normalize_name
-from .store import Index, build_index, segments_from_records
+from .store import Index, segments_from_records
 from .uploads import safe_filename
 
+UPLOADS = "uploads"
 UPLOAD_SUFFIXES = (".txt", ".md", ".vtt", ".srt", ".html", ".htm", ".docx", ".pdf", ".jsonl")
 SYNONYMS_FILE = synonyms.SYNONYMS_FILE
 CSV_MAX_ROWS = 5000
@@ -294,18 +297,106 @@ def safe_upload_name(name: str) -> str:
     return safe_filename(name)
 
 
-def save_upload(index: Index, name: str, data: bytes) -> Path:
-    """Write uploaded bytes under `data_dir/uploads` (never elsewhere) and return the path."""
+def _uploads_dir(data_dir: Path) -> Path:
+    root = (Path(data_dir) / UPLOADS).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _checked_name(name: str) -> str:
     safe = safe_upload_name(name)
     if not safe.lower().endswith(UPLOAD_SUFFIXES):
         raise IngestError(f"対応していないファイル形式です: {safe}（対応: {' '.join(UPLOAD_SUFFIXES)}）")
-    root = (index.data_dir / "uploads").resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    return safe
+
+
+def save_upload(index: Index, name: str, data: bytes) -> Path:
+    """Write uploaded bytes under `data_dir/uploads` (never elsewhere, atomically) and return the path.
+
+    This copy is the record of what was uploaded; the archive keeps its own copy when it is published."""
+    safe = _checked_name(name)
+    root = _uploads_dir(index.data_dir)
     path = (root / safe).resolve()
     if path.parent != root:
         raise IngestError(f"ファイル名が正しくありません: {name}")
-    path.write_bytes(data)
+    archive.write_atomic(path, data)
     return path
+
+
+@contextmanager
+def staged_upload(data_dir: Path, name: str, data: bytes) -> Iterator[Path]:
+    """A private copy of an upload, `<data_dir>/uploads/.staging-*/<safe name>`, removed afterwards.
+
+    It has the saved upload's file name (so the default document id and the source name are the same),
+    but nobody else writes it: another user uploading a file of the same name meanwhile cannot change
+    what is previewed or published."""
+    safe = _checked_name(name)
+    tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=_uploads_dir(data_dir)))
+    try:
+        path = tmp / safe
+        path.write_bytes(data)
+        yield path
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def is_jsonl(name: str) -> bool:
+    return safe_upload_name(name).lower().endswith(".jsonl")
+
+
+@dataclass
+class _DataDir:
+    """Where `save_upload` writes when there is only a data directory (no open index)."""
+
+    data_dir: Path
+
+
+@dataclass
+class Published:
+    """What publishing uploads did: (doc id, status) with status added / replaced / unchanged / imported."""
+
+    done: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def publish_uploads(index_dir: Path, files: list[tuple[str, bytes]], overrides: dict | None = None,
+                    actor: str | None = None) -> Published:
+    """Publish uploaded files through the archive (write lock, stored sources, audit log with `actor`).
+
+    Each file is saved under `<data_dir>/uploads/` first. Ordinary files go through one
+    `archive.add_files` (one bad file → none written), each `.jsonl` through `archive.import_jsonl` with
+    the visibility override only. A busy write lock raises `IndexError_` when nothing was written yet;
+    after a part was published, the files that could not be are listed in `errors`."""
+    index_dir = Path(index_dir)
+    data_dir = index_dir.parent
+    out = Published()
+    plain = [(n, b) for n, b in files if not is_jsonl(n)]
+    lines = [(n, b) for n, b in files if is_jsonl(n)]
+    with ExitStack() as stack:
+        paths = []
+        for name, data in plain:
+            save_upload(_DataDir(data_dir), name, data)
+            paths.append(stack.enter_context(staged_upload(data_dir, name, data)))
+        if paths:
+            results = archive.add_files(index_dir, paths, overrides or {}, actor=actor)
+            errors = [f"{Path(r.path).name}: {r.message}" for r in results if r.status == "error"]
+            if errors:
+                out.errors = errors
+                return out
+            out.done += [(r.doc_id, r.status) for r in results]
+    visibility = (overrides or {}).get("visibility") or "public"
+    for name, data in lines:
+        try:
+            save_upload(_DataDir(data_dir), name, data)
+            with staged_upload(data_dir, name, data) as path:
+                docs = archive.import_jsonl(index_dir, path, visibility, actor=actor)
+        except KbError as e:
+            if not out.done:
+                raise
+            out.errors.append(f"{safe_upload_name(name)}: {e}")  # what was published before stays so
+            continue
+        out.done += [(d.id, "imported") for d in docs]
+    return out
 
 
 @dataclass
@@ -356,11 +447,11 @@ def parse_synonyms(text: str) -> dict[str, list[str]]:
 
 
 def save_synonyms(index: Index, text: str) -> Path:
+    """Validate and save the dictionary, under the archive's write lock (it is part of an export)."""
     parse_synonyms(text)
     path = index.data_dir / SYNONYMS_FILE
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with archive.write_lock(index.data_dir):
+        archive.write_atomic(path, text.encode("utf-8"))
     return path
 
 
@@ -369,39 +460,16 @@ def load_synonyms_text(index: Index) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
+def unsourced_documents(index: Index) -> list[str]:
+    """Documents in the index without a stored source (added before sources were kept, or around the
+    archive): a rebuild from the stored sources would drop them."""
+    sources, _ = archive.stored_sources(index.data_dir)
+    kept = {i for s in sources for i in s.doc_ids}
+    return sorted(set(index.doc_ids()) - kept)
+
+
 def corpus_dir() -> Path:
     return Path(os.environ.get("KB_CORPUS") or "corpus")
-
-
-def rebuild(corpus: Path, index_path: Path,
-            progress: Callable[[float, str], None] | None = None) -> Index:
-    """Rebuild the index from a corpus directory, reporting progress (0..1, message) per file."""
-    from .catalogue import Catalogue
-    from .ingest import load_document
-
-    files = corpus_files(corpus)
-    if not files:
-        raise IngestError(f"索引に入れられるファイルがありません: {corpus}")
-    catalogue = Catalogue.load(corpus)
-    docs: list[Document] = []
-    ids: dict[str, str] = {}
-    for i, path in enumerate(files):
-        if progress:
-            progress(i / (len(files) + 1), f"読み込み中 {i + 1}/{len(files)}: {path.name}")
-        try:
-            doc = load_document(path, catalogue)
-        except IngestError as e:
-            raise IngestError(f"{path}: {e}") from None
-        if doc.id in ids:
-            raise IngestError(f"文書 ID「{doc.id}」が重複しています: {ids[doc.id]} と {doc.source}")
-        ids[doc.id] = doc.source
-        docs.append(doc)
-    if progress:
-        progress(len(files) / (len(files) + 1), "索引を書き込み中…")
-    index = build_index(index_path, docs)
-    if progress:
-        progress(1.0, f"完了: {len(docs)} 件の文書")
-    return index
 
 
 # -- documents -------------------------------------------------------------------------------------

@@ -173,6 +173,7 @@ class Snapshot:
         self.turn_rep = rep  # first live passage of each turn (-1: none)
         self._stats: dict = {}
         self.titles: dict[str, str] = {}  # doc id → title, filled on demand
+        self.squashed: dict[int, str] = {}  # docnum → folded text without spaces (phrase checks)
 
     def postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only."""

@@ -14,12 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh import query as Q
 
 from .analysis import bigrams, to_katakana
 from .engine import Snapshot
+from .normalize import fold_text
 from .query import ParsedQuery
 from .synonyms import Synonyms
+
+PHRASE_CANDIDATES = 20_000  # passages checked against the stored text for one quoted phrase
 
 
 @dataclass
@@ -139,10 +141,10 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
             turn_scores[~allowed] = 0.0
         return Ranked(doc_scores, turn_scores, turn_scores > 0)
     matched = allowed.copy()
-    for alts, quoted in zip(groups, parsed.phrases, strict=True):
+    for alts, quoted, word in zip(groups, parsed.phrases, parsed.words, strict=True):
         has = np.zeros(n, dtype=bool)
         for alt in alts:
-            has |= _group_docs(snap, searcher, docs_of, alt, quoted)
+            has |= _group_docs(snap, searcher, docs_of, alt, quoted, word)
         matched &= _turn_any(snap, has & mask)
     turn_scores[~matched] = 0.0
     return Ranked(doc_scores, turn_scores, matched)
@@ -162,16 +164,43 @@ def _title_scores(snap: Snapshot, leaves, parsed: ParsedQuery, params: RankParam
     return out
 
 
-def _group_docs(snap: Snapshot, searcher, docs_of, alt: Alternative, quoted: bool) -> np.ndarray:
-    """Passages where one alternative of a keyword occurs (all its terms, in one of its fields)."""
+def _squash(text: str) -> str:
+    return "".join(fold_text(text).lower().split())
+
+
+def phrase_docs(snap: Snapshot, searcher, phrase: str, limit: int = PHRASE_CANDIDATES) -> np.ndarray:
+    """Passages containing `phrase` literally (width, case and white space ignored): candidates from
+    the bigram postings, then checked against the stored text (kept folded in the snapshot once read).
+    Also finds phrases that start or end inside a word (沢 志光君)."""
+    out = np.zeros(snap.n, dtype=bool)
+    needle = _squash(phrase)
+    grams = bigrams(phrase)
+    if not needle or not grams:
+        return out
+    leaves = searcher.reader().leaf_readers()
+    cand: np.ndarray | None = None
+    for g in sorted(grams, key=lambda g: len(snap.postings(leaves, "bigram", g)[0])):
+        docs = snap.postings(leaves, "bigram", g)[0]
+        cand = docs if cand is None else np.intersect1d(cand, docs, assume_unique=True)
+        if not len(cand):
+            return out
+    texts = snap.squashed
+    for d in cand[:limit].tolist():
+        text = texts.get(d)
+        if text is None:
+            text = texts[d] = _squash(searcher.stored_fields(d).get("text", ""))
+        if needle in text:
+            out[d] = True
+    return out
+
+
+def _group_docs(snap: Snapshot, searcher, docs_of, alt: Alternative, quoted: bool, word: str) -> np.ndarray:
+    """Passages where one alternative of a keyword occurs (all its terms, in one of its fields; a quoted
+    keyword literally)."""
     n = snap.n
     terms = alt.terms
-    if quoted and len(terms) > 1:
-        out = np.zeros(n, dtype=bool)
-        hits = list(Q.Phrase("text", terms).docs(searcher))
-        if hits:
-            out[np.asarray(hits, dtype=np.int64)] = True
-        return out & snap.live
+    if quoted and len(_squash(word)) > 1:
+        return phrase_docs(snap, searcher, word) & snap.live
     result = np.zeros(n, dtype=bool)
     for field, _ in alt.fields:
         acc = np.ones(n, dtype=bool)

@@ -206,7 +206,7 @@ class KnowledgeBase:
             id=fields["seg_id"],
             doc_id=fields["doc_id"],
             order=fields["order"],
-            title=self.title(fields["doc_id"]),
+            title=self._title(searcher, snap, fields["doc_id"]),
             session=int(fields["session"]) if str(fields.get("session", "")).isdigit() else None,
             date=fields.get("date", ""),
             speaker=fields.get("speaker", ""),
@@ -226,6 +226,10 @@ class KnowledgeBase:
     def title(self, doc_id: str) -> str:
         """A document's title (kept once, on the document's first record)."""
         searcher, snap = self.index.reading()
+        return self._title(searcher, snap, doc_id)
+
+    @staticmethod
+    def _title(searcher, snap: Snapshot, doc_id: str) -> str:
         titles = snap.titles
         if doc_id not in titles:
             head = searcher.document(id=head_id(doc_id)) or {}

@@ -113,8 +113,11 @@ class Index:
         generation = self.ix.latest_generation()
         if s is None or getattr(self._local, "generation", None) != generation:
             # A new searcher, not `refresh()`: refresh reuses segment readers and missed deletions.
-            if s is not None:
-                s.close()
+            # The previous one is closed only at the next change: a caller may still be using it.
+            stale = getattr(self._local, "previous", None)
+            if stale is not None:
+                stale.close()
+            self._local.previous = s
             s = self.ix.searcher()
             self._local.generation = s.reader().generation()
         self._local.searcher = s

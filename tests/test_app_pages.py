@@ -1,7 +1,8 @@
 """Every page of the app through AppTest: related turns, CSV, caching, Q&A, speakers, trend, admin.
 
 Members and the secretariat log in through the ログイン page (accounts from `test_app.make_accounts`);
-every change made in 管理 must reach the audit log with the logged-in name.
+every change made in 管理 goes through `indexer.archive` (write lock, stored sources) and reaches the
+audit log exactly once, with the logged-in name.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_app import APP, all_text, html_values, login, logout, make_accounts  # noqa: E402
 from test_browse import MARKERS, QA_DOC  # noqa: E402
 
-from indexer import KnowledgeBase, audit  # noqa: E402
-from indexer.ingest import index_corpus  # noqa: E402
+from indexer import KnowledgeBase, archive, audit  # noqa: E402
+from indexer.archive import index_corpus  # noqa: E402
 
 from helpers import write_corpus  # noqa: E402
 
@@ -280,6 +281,19 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
     return at
 
 
+def sources_of(env, doc_id: str) -> list:
+    return [s for s in archive.stored_sources(env.parent)[0] if doc_id in s.doc_ids]
+
+
+WRITES = ("add", "replace", "import", "remove", "rebuild", "synonyms")
+
+
+def writes(env) -> list[tuple[str, str, str]]:
+    """(action, actor, doc id) of every audit entry of a write."""
+    return [(e["action"], e["actor"], e["doc_id"]) for e in audit.entries(env.parent)
+            if e["action"] in WRITES]
+
+
 def test_admin_upload_preview_publish_and_search(env):
     at = app("secretariat")
     goto(at, "admin")
@@ -289,21 +303,31 @@ def test_admin_upload_preview_publish_and_search(env):
     for s in ("up1（新規）", "第3回", "公開", "田村", "質問 1 件・回答 1 件", "#0→#1", "cp932"):
         assert s.lower() in preview.lower(), s
     saved = list((env.parent / "uploads").iterdir())
-    assert [p.name for p in saved] == ["第3回_議事録.md"]
+    assert [p.name for p in saved] == ["第3回_議事録.md"]  # no staging copy is left behind
     assert not (env.parent.parent / "第3回 議事録.md").exists()
-    assert not audit_entries(env, "add")  # a preview changes nothing
+    assert not audit_entries(env, "add") and not sources_of(env, "up1")  # a preview changes nothing
     at.button(key="adm_publish").click().run()
     assert at.success and "up1" in at.success[0].value
-    # the audit log says who published what, with the SHA-256 of the uploaded bytes
+    # one audit entry, by the archive: who published what, with the SHA-256 of the uploaded bytes
+    assert writes(env) == [("add", "jimukyoku", "up1")]
     [entry] = audit_entries(env, "add")
-    assert (entry["actor"], entry["doc_id"], entry["file_hash"]) == (
-        "jimukyoku", "up1", hashlib.sha256(data).hexdigest())
-    assert "第3回_議事録.md" in entry["detail"]
+    assert entry["file_hash"] == hashlib.sha256(data).hexdigest() and "第3回_議事録.md" in entry["detail"]
+    # the archive keeps the uploaded bytes as the source, with the metadata fixed on the page
+    [src] = sources_of(env, "up1")
+    assert src.dir.parent == env.parent / "sources" and src.read() == data
+    assert src.meta["overrides"] == {"session": "3", "visibility": "public"}
+    assert archive.check(env) == []  # `kb check` is clean
     # the public finds it at once
     logout(at)  # the admin page goes away: back to 検索
     assert not at.exception and not at.tabs
     at.text_input(key="q").input("ヨシキリ").run()
     assert at.subheader[0].value == "2 件"
+    # and after a rebuild from the stored sources (`kb rebuild`), still
+    archive.rebuild(env)
+    assert archive.check(env) == []
+    hits = KnowledgeBase(__import__("indexer").Index(env)).search("ヨシキリ", role="public")
+    assert hits.total == 2 and {h.doc_id for h in hits.hits} == {"up1"}
+    assert {h.session for h in hits.hits} == {3}
 
 
 def test_admin_replace_is_audited_as_replace(env):
@@ -315,11 +339,49 @@ def test_admin_replace_is_audited_as_replace(env):
     at.file_uploader(key="adm_files").set_value(("b.md", second, "text/markdown")).run()
     assert "up1（既存の文書を置き換えます）" in "\n".join(html_values(at))
     at.button(key="adm_publish").click().run()
-    assert at.success
-    entries = [(e["action"], e["doc_id"], e["file_hash"]) for e in audit.entries(env.parent)
+    assert at.success and "差し替え" in at.success[0].value
+    entries = [(e["action"], e["actor"], e["doc_id"], e["file_hash"]) for e in audit.entries(env.parent)
                if e["action"] in ("add", "replace")]
-    assert entries == [("add", "up1", hashlib.sha256(first).hexdigest()),
-                       ("replace", "up1", hashlib.sha256(second).hexdigest())]
+    assert entries == [("add", "jimukyoku", "up1", hashlib.sha256(first).hexdigest()),
+                       ("replace", "jimukyoku", "up1", hashlib.sha256(second).hexdigest())]
+    [src] = sources_of(env, "up1")  # one source, the new bytes
+    assert src.read() == second and src.meta["name"] == "b.md"
+    assert archive.check(env) == []
+
+
+def test_admin_jsonl_upload_goes_through_import(env):
+    lines = [{"id": "j1", "meeting": "第5回", "date": "2025-11-01", "speaker": "田村", "text": "カワセミの件です。"},
+             {"id": "j2", "meeting": "第5回", "date": "2025-11-01", "speaker": "北条", "text": "カワセミは順調です。"}]
+    data = "".join(__import__("json").dumps(r, ensure_ascii=False) + "\n" for r in lines).encode()
+    at = app("secretariat")
+    goto(at, "admin")
+    upload(at, "talk.jsonl", data)
+    at.button(key="adm_publish").click().run()
+    assert at.success and "2025-11-01-第5回（取り込み）" in at.success[0].value.replace("\\", "")
+    assert writes(env) == [("import", "jimukyoku", "2025-11-01-第5回")]
+    [src] = sources_of(env, "2025-11-01-第5回")
+    assert src.meta["kind"] == "jsonl" and src.read() == data
+    assert archive.check(env) == []
+
+
+def test_admin_publish_waits_for_another_writer(env, monkeypatch):
+    """Another writer (the CLI, another secretariat user) holds the lock: a clear message, nothing
+    written, the upload still in the form; publishing again once it is free works."""
+    monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.2")
+    at = app("secretariat")
+    goto(at, "admin")
+    upload(at, "a.md", TRANSCRIPT.encode())
+    with archive.write_lock(env.parent):
+        at.button(key="adm_publish").click().run()
+    assert not at.exception and not at.success
+    assert at.error and "他の更新作業" in at.error[0].value
+    assert at.info and "そのまま残っています" in at.info[0].value
+    assert not sources_of(env, "up1") and not audit_entries(env, "add")
+    assert at.file_uploader(key="adm_files").value  # still selected
+    assert at.text_input(key="adm_session").value == "3"
+    at.button(key="adm_publish").click().run()
+    assert at.success and "up1" in at.success[0].value
+    assert writes(env) == [("add", "jimukyoku", "up1")] and sources_of(env, "up1")
 
 
 def test_admin_bad_upload_is_reported_and_nothing_published(env):
@@ -333,10 +395,8 @@ def test_admin_bad_upload_is_reported_and_nothing_published(env):
 
 
 def test_admin_remove_document(env):
-    from indexer import Index
-
-    source_hash = Index(env).content_hash("r1")
-    assert source_hash
+    [src] = sources_of(env, "r1")
+    source_hash = src.meta["sha256"]
     at = app("secretariat")
     goto(at, "admin")
     at.selectbox(key="adm_doc").set_value("r1").run()
@@ -344,9 +404,27 @@ def test_admin_remove_document(env):
     at.checkbox(key="adm_sure").check().run()
     at.button(key="adm_remove").click().run()
     assert at.success and "r1" in at.success[0].value
-    assert "r1" not in at.selectbox(key="adm_doc").options
+    assert not [o for o in at.selectbox(key="adm_doc").options if o.startswith("r1 ")]
+    assert writes(env) == [("remove", "jimukyoku", "r1")]
     [entry] = audit_entries(env, "remove")
-    assert (entry["actor"], entry["doc_id"], entry["file_hash"]) == ("jimukyoku", "r1", source_hash)
+    assert entry["file_hash"] == source_hash
+    # the stored source goes too: a rebuild does not bring the document back
+    assert not sources_of(env, "r1") and not src.dir.exists()
+    assert archive.check(env) == []
+    assert "r1" not in archive.rebuild(env).doc_ids()
+
+
+def test_admin_remove_waits_for_another_writer(env, monkeypatch):
+    monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.2")
+    at = app("secretariat")
+    goto(at, "admin")
+    at.selectbox(key="adm_doc").set_value("r1").run()
+    at.checkbox(key="adm_sure").check().run()
+    with archive.write_lock(env.parent):
+        at.button(key="adm_remove").click().run()
+    assert not at.exception and at.error and "他の更新作業" in at.error[0].value
+    assert sources_of(env, "r1") and not audit_entries(env, "remove")
+    assert [o for o in at.selectbox(key="adm_doc").options if o.startswith("r1 ")]
 
 
 def test_admin_synonyms_validated_before_saving(env):
@@ -365,14 +443,49 @@ def test_admin_synonyms_validated_before_saving(env):
     assert (entry["actor"], entry["file_hash"]) == ("jimukyoku", hashlib.sha256(text.encode()).hexdigest())
 
 
-def test_admin_rebuild_with_progress(env):
+def test_admin_rebuild_from_stored_sources(env):
     at = app("secretariat")
     goto(at, "admin")
+    upload(at, "a.md", TRANSCRIPT.encode())
+    at.button(key="adm_publish").click().run()
     at.button(key="adm_rebuild").click().run()
     assert not at.exception
-    assert at.progress and at.progress[0].value == 100
-    assert at.success and "再構築" in at.success[0].value
+    assert at.success and "再構築" in at.success[-1].value and "文書 5 件" in at.success[-1].value
+    assert not at.get("progress")  # the archive reports no progress: no made-up percentages
+    assert writes(env) == [("add", "jimukyoku", "up1"), ("rebuild", "jimukyoku", "")]
     [entry] = audit_entries(env, "rebuild")
-    assert entry["actor"] == "jimukyoku" and "documents=" in entry["detail"]
+    assert "documents=5" in entry["detail"]
+    assert archive.check(env) == []
     goto(at, "search", {"q": "内製化"})
     assert at.subheader[0].value == "3 件"
+    at.text_input(key="q").input("ヨシキリ").run()  # the uploaded document survives the rebuild
+    assert at.subheader[0].value == "2 件"
+
+
+def test_admin_rebuild_from_corpus_needs_confirmation(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    upload(at, "a.md", TRANSCRIPT.encode())
+    at.button(key="adm_publish").click().run()
+    assert at.button(key="adm_rebuild_corpus").disabled
+    at.checkbox(key="adm_corpus_sure").check().run()
+    at.button(key="adm_rebuild_corpus").click().run()
+    assert not at.exception and at.success and "文書 4 件" in at.success[-1].value
+    # the corpus replaces the sources: the uploaded document is gone, everything else indexed by jimukyoku
+    assert not sources_of(env, "up1") and archive.check(env) == []
+    assert {(e["actor"], e["doc_id"]) for e in audit_entries(env, "index") if e["actor"] == "jimukyoku"} == {
+        ("jimukyoku", i) for i in ("m2", "q2", "r1", "t1")}
+
+
+def test_admin_rebuild_warns_about_documents_without_sources(env):
+    from indexer import Index
+    from indexer.models import Document, Segment
+
+    Index(env).put([Document(id="stray", title="原本なし", segments=[Segment(0, "原本のない文書です。")])])
+    at = app("secretariat")
+    goto(at, "admin")
+    assert any("原本が保存されていない文書" in w.value and "stray" in w.value for w in at.warning)
+    assert at.button(key="adm_rebuild").disabled
+    at.checkbox(key="adm_rebuild_drop").check().run()
+    at.button(key="adm_rebuild").click().run()
+    assert at.success and "stray" not in Index(env).doc_ids()

@@ -330,15 +330,93 @@ def test_preview_of_a_caption_file(tmp_path):
     assert dict(pv.speakers) == {"北条": 1, "田村": 1}
 
 
-def test_rebuild_reports_progress(tmp_path):
+UPLOAD = "---\nid: up1\ntitle: 第3回\n---\n【田村】ヨシキリの件です。\n"
+
+
+@pytest.fixture
+def archived(tmp_path):
+    from indexer import archive
+
     from helpers import write_corpus
 
     corpus = write_corpus(tmp_path / "corpus")
-    seen = []
-    index = browse.rebuild(corpus, tmp_path / "index", lambda f, msg: seen.append((f, msg)))
-    assert seen[0][0] == 0 and seen[-1] == (1.0, "完了: 3 件の文書")
-    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
-    assert sorted(index.doc_ids()) == ["m2", "r1", "t1"]
+    ix = tmp_path / "data" / "index"
+    archive.index_corpus(corpus, ix)
+    return ix
+
+
+def test_staged_upload_is_private_and_removed(tmp_path):
+    data_dir = tmp_path / "data"
+    with browse.staged_upload(data_dir, "../第3回 議事録.md", b"x") as p:
+        assert p.name == "第3回_議事録.md" and p.read_bytes() == b"x"
+        assert p.parent.parent == (data_dir / "uploads").resolve() and p.parent.name.startswith(".staging-")
+    assert not p.parent.exists() and list((data_dir / "uploads").iterdir()) == []
+    with pytest.raises(KbError, match="対応していない"), browse.staged_upload(data_dir, "evil.exe", b"x"):
+        pass
+
+
+def test_publish_uploads_goes_through_the_archive(archived):
+    from indexer import Index, archive, audit
+
+    res = browse.publish_uploads(archived, [("../up 1.md", UPLOAD.encode())], {"session": "3"}, actor="jimu")
+    assert res.done == [("up1", "added")] and not res.errors
+    assert (archived.parent / "uploads" / "up_1.md").read_bytes() == UPLOAD.encode()
+    [src] = [s for s in archive.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
+    assert src.meta["name"] == "up_1.md" and src.meta["overrides"] == {"session": "3"}
+    assert archive.check(archived) == []
+    assert [(e["action"], e["actor"], e["doc_id"]) for e in audit.entries(archived.parent)
+            if e["action"] != "index"] == [("add", "jimu", "up1")]
+    # the same bytes again: unchanged, no audit entry
+    n = len(audit.entries(archived.parent))
+    assert browse.publish_uploads(archived, [("up 1.md", UPLOAD.encode())], {"session": "3"},
+                                  actor="jimu").done == [("up1", "unchanged")]
+    assert len(audit.entries(archived.parent)) == n
+    assert "up1" in archive.rebuild(archived).doc_ids()
+    assert Index(archived).document_meta("up1")["session"] == 3
+
+
+def test_publish_uploads_one_bad_file_writes_nothing(archived):
+    from indexer import archive
+
+    res = browse.publish_uploads(archived, [("ok.md", UPLOAD.encode()), ("bad.md", b"---\nsession: x\n---\n")],
+                                 actor="jimu")
+    assert not res.done and res.errors and res.errors[0].startswith("bad.md")
+    assert not [s for s in archive.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
+
+
+def test_publish_uploads_refused_while_another_writer_holds_the_lock(archived, monkeypatch):
+    from indexer import archive
+
+    monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.1")
+    with archive.write_lock(archived.parent), pytest.raises(KbError, match="他の更新作業"):
+        browse.publish_uploads(archived, [("up.md", UPLOAD.encode())], actor="jimu")
+    assert "up1" not in archive.open_index(archived).doc_ids()
+
+
+def test_unsourced_documents(archived):
+    from indexer import Index
+
+    ix = Index(archived)
+    assert browse.unsourced_documents(ix) == []
+    ix.put([Document(id="stray", title="x", segments=[Segment(0, "原本なし")])])
+    assert browse.unsourced_documents(ix) == ["stray"]
+
+
+def test_save_synonyms_waits_for_the_write_lock(tmp_path, monkeypatch):
+    from indexer import archive
+
+    class Fake:
+        data_dir = tmp_path
+
+    monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.1")
+    with archive.write_lock(tmp_path), pytest.raises(KbError, match="他の更新作業"):
+        browse.save_synonyms(Fake, "DX: [デジタル]\n")
+    assert not (tmp_path / "synonyms.yaml").exists()
+
+
+def test_browse_has_no_direct_index_writer():
+    """Admin writes go through `indexer.archive` (lock, sources, audit): no rebuild around it here."""
+    assert not hasattr(browse, "rebuild") and not hasattr(browse, "build_index")
 
 
 def test_build_kb_helper_still_works(tmp_path):

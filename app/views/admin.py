@@ -2,9 +2,12 @@
 
 Uploads are written only under the managed data directory (`Index.data_dir / "uploads"`) with the
 name `indexer.uploads.safe_filename` gives; parsing, visibility and writing happen in `indexer`.
-The page is registered only for the secretariat and checks the role again itself. Every change is
-written to the audit log (`indexer.audit`) with the logged-in name: add/replace (with the SHA-256 of
-the uploaded bytes), remove, synonyms, rebuild.
+Every write goes through `indexer.archive`, as the command line does: the write lock (one writer at
+a time; a busy lock is reported and nothing is lost), the stored sources (so `kb rebuild` keeps what
+was published here) and the audit log. The archive records add/replace/import (with the SHA-256 of
+the uploaded bytes), remove, rebuild and index with `actor=<logged-in name>`; the page records only
+what the archive does not (synonyms). The page is registered only for the secretariat and checks
+the role again itself.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import kb_app
 import kb_ui as ui
 import streamlit as st
 
-from indexer import KbError, audit, browse
+from indexer import KbError, archive, audit, browse
 from indexer.models import TYPE_LABELS, VISIBILITY_LABELS
 
 UPLOAD_TYPES = [s.lstrip(".") for s in browse.UPLOAD_SUFFIXES]
@@ -48,10 +51,21 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def write_failed(e: KbError, kept: str = "") -> None:
+    """A refused write: the archive's message (a busy write lock says so), what was kept, what to do."""
+    st.error(ui.md_escape(f"{e}{archive.hint(e)}"))
+    if kept:
+        st.info(kept)
+
+
+STATUS_LABELS = {"added": "追加", "replaced": "差し替え", "unchanged": "変更なし", "imported": "取り込み"}
+
+
 def upload_tab(index, actor: str) -> None:
     files = st.file_uploader("ファイルを選ぶ（複数可）", type=UPLOAD_TYPES, accept_multiple_files=True,
                              key="adm_files")
-    st.caption("対応形式: " + " ".join(browse.UPLOAD_SUFFIXES) + "。文書 ID が既存の文書と同じなら置き換えます。")
+    st.caption("対応形式: " + " ".join(browse.UPLOAD_SUFFIXES) + "。文書 ID が既存の文書と同じなら置き換えます。"
+               " .jsonl には公開範囲の指定だけが使われます。")
     with st.expander("メタデータを指定する（空欄はファイルの記載・既定値のまま）", expanded=True):
         c1, c2, c3 = st.columns(3)
         c1.text_input("文書 ID（置き換えるときは既存の ID）", key="adm_id")
@@ -64,18 +78,18 @@ def upload_tab(index, actor: str) -> None:
                      format_func=lambda v: VISIBILITY_LABELS.get(v, "自動（トランスクリプトは会員限定）"))
     if not files:
         return
+    fixed = overrides()
     docs, failed = [], False
-    origin: dict[str, tuple[str, str, bool]] = {}  # doc id → (file hash, stored name, replaces one)
     for f in files:
         st.markdown(f"**{ui.md_escape(f.name)}**")
         try:
             data = f.getvalue()
-            path = browse.save_upload(index, f.name, data)
-            for doc in browse.load_upload(path, overrides()):
-                exists = index.document_meta(doc.id) is not None
-                st.html(preview_html(browse.preview(doc), exists))
+            browse.save_upload(index, f.name, data)
+            with browse.staged_upload(index.data_dir, f.name, data) as path:
+                got = browse.load_upload(path, fixed)
+            for doc in got:
+                st.html(preview_html(browse.preview(doc), index.document_meta(doc.id) is not None))
                 docs.append(doc)
-                origin[doc.id] = (sha256(data), path.name, exists)
         except KbError as e:
             failed = True
             st.error(ui.md_escape(f"{f.name}: {e}"))
@@ -83,34 +97,51 @@ def upload_tab(index, actor: str) -> None:
         st.warning("読み込めないファイルがあります。直してからもう一度選んでください（どの文書も公開されていません）。")
         return
     if st.button(f"{len(docs)} 件の文書を公開する", key="adm_publish", type="primary"):
-        done = index.put(docs)
-        for doc_id in done:
-            file_hash, name, replaced = origin.get(doc_id, ("", "", False))
-            audit.record(index.data_dir, actor=actor, action="replace" if replaced else "add", doc_id=doc_id,
-                         file_hash=file_hash, detail=f"app upload: {name}")
+        try:
+            with st.spinner("公開しています…（他の更新作業が終わるのを待つことがあります）"):
+                res = browse.publish_uploads(kb_app.index_dir(), [(f.name, f.getvalue()) for f in files],
+                                             fixed, actor=actor)
+        except KbError as e:
+            kb_app.forget_caches()
+            write_failed(e, "選んだファイルと指定はそのまま残っています。しばらくしてから、もう一度「公開する」を押してください。")
+            return
         kb_app.forget_caches()
-        st.success(f"公開しました: {ui.md_escape('、'.join(done))}")
+        if res.done:
+            st.success("公開しました: " + ui.md_escape("、".join(f"{i}（{STATUS_LABELS.get(s, s)}）"
+                                                                for i, s in res.done)))
+        if res.errors:
+            st.error(ui.md_escape(("公開できなかったファイルがあります: " if res.done else
+                                   "公開できませんでした（どの文書も公開されていません）: ") + "／".join(res.errors)))
 
 
 def manage_tab(index, role: str, actor: str) -> None:
+    removed = st.session_state.pop("adm_removed", None)
+    if removed:
+        st.session_state.adm_sure = False  # the next removal asks again
+        st.success(f"削除しました: {ui.md_escape(removed)}")
     docs = kb_app.documents(kb_app.index_path(), kb_app.version(), role)
     if not docs:
         st.info("索引に文書がありません。")
         return
     labels = {d.id: f"{d.id} ・ {ui.session_label(d.session)} ・ {d.title}" for d in docs}
     doc_id = st.selectbox("文書", list(labels), key="adm_doc", format_func=labels.get)
-    st.caption("置き換えるには「文書の追加」で同じ文書 ID を指定してファイルを公開してください。")
+    st.caption("置き換えるには「文書の追加」で同じ文書 ID を指定してファイルを公開してください。"
+               "削除すると、保存された原本も消えます。")
     sure = st.checkbox("この文書を索引から削除してよい", key="adm_sure")
     if st.button("削除する", key="adm_remove", disabled=not sure):
-        file_hash = index.content_hash(doc_id) or ""
-        n = index.remove(doc_id)
-        kb_app.forget_caches()
-        if n:
-            audit.record(index.data_dir, actor=actor, action="remove", doc_id=doc_id, file_hash=file_hash,
-                         detail=f"app: passages={n}")
-            st.success(f"削除しました: {ui.md_escape(doc_id)}")
-        else:
+        try:
+            with st.spinner("削除しています…"):
+                n = archive.remove(kb_app.index_dir(), doc_id, actor=actor)
+        except KbError as e:
+            write_failed(e, "何も削除していません。")
+            return
+        finally:
+            kb_app.forget_caches()
+        if not n:
             st.warning("その文書は見つかりませんでした。")
+            return
+        st.session_state.adm_removed = doc_id
+        st.rerun()  # the list of documents, drawn above, no longer holds it
 
 
 def synonyms_tab(index, actor: str) -> None:
@@ -129,21 +160,48 @@ def synonyms_tab(index, actor: str) -> None:
             st.success(f"保存しました: {ui.md_escape(path.name)}")
 
 
+def _count(ix) -> int:
+    return len(ix.doc_ids())
+
+
 def rebuild_tab(index, actor: str) -> None:
-    corpus = browse.corpus_dir()
-    st.write(f"元データのフォルダ: `{ui.md_escape(str(corpus))}`")
-    st.caption("元データから索引を作り直します。アップロードで追加しただけで元データのフォルダにない文書は消えます。")
-    if st.button("索引を再構築する", key="adm_rebuild"):
-        bar = st.progress(0.0, text="準備中…")
+    index_dir = kb_app.index_dir()
+    st.markdown("**保存された原本から作り直す**")
+    st.caption("追加・差し替えのたびに保存した原本（`sources/`）から索引を作り直します。"
+               "索引が壊れたときや版が変わったときに使います。")
+    missing = browse.unsourced_documents(index) if index is not None else []
+    if missing:
+        st.warning(ui.md_escape(f"原本が保存されていない文書が索引に {len(missing)} 件あります（例: "
+                                f"{'、'.join(missing[:5])}）。原本から作り直すとこれらは消えます。"
+                                "元データのフォルダから作り直すと原本も保存されます。"))
+    drop_ok = st.checkbox("原本のない文書が消えてもよい", key="adm_rebuild_drop") if missing else True
+    if st.button("索引を再構築する", key="adm_rebuild", disabled=not drop_ok):
         try:
-            new = browse.rebuild(corpus, index.path, lambda f, msg: bar.progress(min(1.0, f), text=msg))
+            with st.spinner("索引を作り直しています…（文書の数によっては時間がかかります）"):
+                new = archive.rebuild(index_dir, actor=actor)
         except KbError as e:
-            st.error(ui.md_escape(str(e)))
+            write_failed(e, "索引は作り直す前のままです。")
             return
-        audit.record(index.data_dir, actor=actor, action="rebuild",
-                     detail=f"app: corpus={corpus} documents={len(new.doc_ids())}")
-        kb_app.forget_caches()
-        st.success("索引を再構築しました。")
+        finally:
+            kb_app.forget_caches()
+        st.success(f"索引を再構築しました（保存された原本から、文書 {_count(new)} 件）。")
+    st.divider()
+    corpus = browse.corpus_dir()
+    st.markdown(f"**{ui.md_escape(str(corpus))}/ から作り直す**")
+    st.write(f"元データのフォルダ: `{ui.md_escape(str(corpus))}`")
+    st.caption("元データのフォルダの内容で原本と索引を置き換えます。"
+               "ここで追加しただけで元データのフォルダにない文書は、原本ごと消えます。")
+    sure = st.checkbox("元データのフォルダにない文書が消えてもよい", key="adm_corpus_sure")
+    if st.button(f"{corpus}/ から作り直す", key="adm_rebuild_corpus", disabled=not sure):
+        try:
+            with st.spinner("元データを読み込んで索引を作り直しています…"):
+                new = archive.index_corpus(corpus, index_dir, actor=actor)
+        except KbError as e:
+            write_failed(e, "原本と索引は作り直す前のままです。")
+            return
+        finally:
+            kb_app.forget_caches()
+        st.success(f"索引を再構築しました（{ui.md_escape(str(corpus))} から、文書 {_count(new)} 件）。")
 
 
 def main() -> None:
@@ -154,7 +212,12 @@ def main() -> None:
         st.error("このページは事務局の方だけが利用できます。ログインしてください。")
         return
     st.header("管理")
-    index = kb_app.get_index()
+    try:
+        index = kb_app.get_index()
+    except KbError as e:  # a missing, damaged or other-version index: only a rebuild can help
+        st.error(ui.md_escape(f"索引を開けません: {e}{archive.hint(e)}"))
+        rebuild_tab(None, actor)
+        return
     t1, t2, t3, t4 = st.tabs(["文書の追加", "差し替え・削除", "同義語辞書", "索引の再構築"])
     with t1:
         upload_tab(index, actor)
