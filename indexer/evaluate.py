@@ -120,7 +120,8 @@ class ProductSearch:
     shipped `RankParams()`) can be swapped on the built index with `use()`.
     """
 
-    def __init__(self, corpus_path: str | Path, k: int = 10, procs: int = 2, params: RankParams | None = None):
+    def __init__(self, corpus_path: str | Path, k: int = 10, procs: int = 2,
+                 params: RankParams | None = None):
         self.corpus_path = Path(corpus_path)
         self.k = k
         self.procs = procs
@@ -229,6 +230,9 @@ def score(queries: list[dict], search_fn: SearchFn, k: int = 10, details: bool =
         "queries": n,
         "latency_median_ms": round(statistics.median(lat), 2) if lat else 0.0,
         "latency_p95_ms": round(percentile(lat, 95), 2),
+        # unrounded means, for threshold checks
+        "unrounded": {f"mrr@{k}": sum(rr) / n if n else 0.0,
+                      f"answer_recall@{ANSWER_K}": sum(ans) / len(ans) if ans else None},
     }
     if details:
         out["per_query"] = rows
@@ -278,9 +282,11 @@ def evaluate_variants(corpus_path: str | Path, queries_path: str | Path,
         for name, variant in variants.items():
             product.use(variant)
             product(queries[0]["query"])  # warm-up: snapshot and caches loaded before timing
-            result = score(queries, product, k)
+            result = score(queries, product, k, details=True)
             result["build_seconds"] = round(product.build_seconds, 2)
-            result["modes"] = dict(sorted(_count(product.modes.values()).items()))
+            # queries per search mode ("or" for a strict-AND variant: nothing held every term)
+            modes = _count(product.modes[row["query"]] for row in result.pop("per_query"))
+            result["modes"] = dict(sorted(modes.items()))
             out[name] = result
             if progress is not None:
                 progress(name, result)

@@ -147,3 +147,72 @@ def test_eval_tokyo_assembly_qa(capsys):
     assert out["queries"] == 20
     assert out["mrr@10"] > 0.5
     assert out["answer_recall@5"] is not None
+
+
+# -- several ranking variants on one index ----------------------------------------------------------
+MEETING = {"date": "2024-06-10", "meeting": "令和六年第二回定例会", "title": "令和六年第二回定例会"}
+QA_CORPUS = [
+    {"id": "m-0", "text": "ただいまから本日の会議を開きます。", "speaker": "議長（鈴木一郎君）",
+     "speaker_name": "鈴木一郎", "speaker_role": "議長", **MEETING},
+    {"id": "m-1", "text": "学校給食の無償化について、区市町村への財政支援を拡充すべきと考えるが、見解を伺います。",
+     "speaker": "十番（山田花子君）", "speaker_name": "山田花子", "speaker_role": "十番", **MEETING},
+    {"id": "m-2", "text": "子育て世帯の負担軽減は重要であり、今後とも必要な取組を着実に進めてまいります。",
+     "speaker": "知事（佐藤次郎君）", "speaker_name": "佐藤次郎", "speaker_role": "知事", **MEETING},
+    {"id": "m-3", "text": "道路の維持管理に関する予算が計上されております。", "speaker": "議長（鈴木一郎君）",
+     "speaker_name": "鈴木一郎", "speaker_role": "議長", **MEETING},
+]
+QA_QUERIES = [{"qid": "q1", "query": "学校給食の無償化に向けた財政支援を拡充すべきではないか",
+               "relevant": ["m-1", "m-2"], "relevant_answer": ["m-2"]}]
+
+
+def test_evaluate_variants_one_index(tmp_path, monkeypatch):
+    from indexer import evaluate as ev
+    from indexer.ranking import RankParams
+
+    builds = []
+    real_enter = ev.ProductSearch.__enter__
+
+    def counting_enter(self):
+        builds.append(self.corpus_path)
+        return real_enter(self)
+
+    monkeypatch.setattr(ev.ProductSearch, "__enter__", counting_enter)
+    c, q = _write(tmp_path, corpus=QA_CORPUS, queries=QA_QUERIES)
+    # the answer turn shares no content word with the query: only answer inheritance can find it
+    assert not set(ev.all_terms_query(QA_QUERIES[0]["query"]).split()) & {"子育て", "世帯", "負担", "軽減"}
+    seen = []
+    res = ev.evaluate_variants(c, q, {
+        "no answers": RankParams(answer_share=0.0),
+        "answers": RankParams(answer_share=0.8, answer_own=0.3),
+        "naive AND": ev.Variant(RankParams(), all_terms_and=True),
+    }, progress=lambda name, r: seen.append(name))
+    assert builds == [c]  # one index for every variant
+    assert list(res) == seen == ["no answers", "answers", "naive AND"]
+    for r in res.values():
+        assert r["queries"] == 1 and r["latency_median_ms"] > 0
+        assert {"mrr@10", "recall@10", "ndcg@10", "answer_recall@5", "build_seconds"} <= set(r)
+    assert res["no answers"]["mrr@10"] == 1.0  # the question turn itself is found either way
+    assert res["no answers"]["answer_recall@5"] == 0.0
+    assert res["answers"]["answer_recall@5"] == 1.0
+    assert res["answers"]["recall@10"] == 1.0 and res["no answers"]["recall@10"] == 0.5
+    # naive AND: the question's 向ける / ない are in no turn, so nothing is returned (no OR fallback)
+    assert res["naive AND"]["modes"] == {"or": 1} and res["naive AND"]["mrr@10"] == 0.0
+
+
+def test_product_search_params_and_strict_and(tmp_path):
+    from indexer.evaluate import ProductSearch, Variant, all_terms_query
+    from indexer.query import parse_query
+    from indexer.ranking import RankParams
+
+    c, _ = _write(tmp_path)
+    with ProductSearch(c, params=RankParams(answer_share=0.0)) as product:
+        assert product.kb.params.answer_share == 0.0
+        assert product("琵琶湖はどの県にある湖ですか")[0] == "p2"
+        product.use(Variant(RankParams(), all_terms_and=True))
+        assert product.kb.params == RankParams()
+        assert product("琵琶湖はどの県にある湖ですか")[0] == "p2"
+        # no passage holds both terms: strict AND returns nothing instead of falling back to OR
+        assert product("琵琶湖にある将棋の王将はどこか") == []
+        assert product.modes["琵琶湖にある将棋の王将はどこか"] == "or"
+    sent = all_terms_query("琵琶湖はどの県にある湖ですか")
+    assert parse_query(sent).mode == "and" and {"琵琶", "湖"} <= set(sent.split())
