@@ -13,7 +13,7 @@ from .analysis import ANALYZER_VERSION, bigram_analyzer, japanese_analyzer, read
 
 #: Bump when the schema changes. With ANALYZER_VERSION it is stored beside the index;
 #: an index of another version is refused and rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 VERSION = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION}
 
 #: Columns read into arrays by the ranking engine (indexer.engine); each is a sortable field.
@@ -56,6 +56,7 @@ def make_schema() -> Schema:
         bigram=TEXT(analyzer=bigram_analyzer(), phrase=False),
         reading=TEXT(analyzer=reading_analyzer(), phrase=False),
         doc_meta=STORED,
+        turn_text=STORED,
     )
 
 

@@ -198,10 +198,10 @@ class KnowledgeBase:
     def _hit(self, searcher, snap: Snapshot, terms: list[str], docnum: int, score: float, query: str) -> Hit:
         fields = searcher.stored_fields(docnum)
         passage_text = fields.get("text", "")
-        turn = int(snap.turn.codes[docnum])
-        docs = snap.turn_docs(turn)
-        full = passage_text if len(docs) <= 1 else "".join(
-            searcher.stored_fields(int(d)).get("text", "") for d in docs)
+        first = int(snap.turn_rep[snap.turn.codes[docnum]])
+        head = fields if first == docnum else searcher.stored_fields(first)
+        full = head.get("turn_text") or (passage_text if fields.get("passage", 0) == 0 else "".join(
+            searcher.stored_fields(int(d)).get("text", "") for d in snap.turn_docs(int(snap.turn.codes[docnum]))))
         return Hit(
             id=fields["seg_id"],
             doc_id=fields["doc_id"],

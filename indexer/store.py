@@ -47,7 +47,8 @@ def _records(doc: Document) -> Iterable[dict]:
         offset = 0
         speaker_text = " ".join(x for x in (seg.speaker, seg.speaker_role) if x)
         speaker_reading = name_readings(seg.speaker, seg.speaker_reading)
-        for k, piece in enumerate(split_passages(seg.text)):
+        pieces = split_passages(seg.text)
+        for k, piece in enumerate(pieces):
             rec = {
                 "id": f"{seg_id}.{k}",
                 "seg_id": seg_id,
@@ -73,6 +74,8 @@ def _records(doc: Document) -> Iterable[dict]:
                 "reading": piece,
                 "speaker_reading": speaker_reading,
             }
+            if k == 0 and len(pieces) > 1:
+                rec["turn_text"] = seg.text  # the whole turn, read once for a hit
             if seg.order == 0 and k == 0:
                 rec["id"] = head_id(doc.id)
                 rec["title"] = doc.title
