@@ -217,6 +217,27 @@ class Snapshot:
         norm = k1 * (1.0 - b + b * self.lengths[field][docs] / st["avg"][field])
         return docs, (boost * idf * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
 
+    def bm25_many(self, leaves, field: str, terms: list[str], k1: float, b: float, boost: float = 1.0,
+                  public_only: bool = False):
+        """(docnums, BM25 weights) of several terms of one field at once (one NumPy pass)."""
+        st = self.stats(public_only)
+        docs_l, tf_l, idf_l = [], [], []
+        for term in terms:
+            docs, tf = self.postings(leaves, field, term)
+            if public_only:
+                keep = st["visible"][docs]
+                docs, tf = docs[keep], tf[keep]
+            if len(docs):
+                docs_l.append(docs)
+                tf_l.append(tf)
+                df = len(docs)
+                idf_l.append(np.full(df, np.log(1.0 + (st["n"] - df + 0.5) / (df + 0.5)), dtype=np.float32))
+        if not docs_l:
+            return np.empty(0, np.int32), np.empty(0, np.float32)
+        docs, tf, idf = np.concatenate(docs_l), np.concatenate(tf_l), np.concatenate(idf_l)
+        norm = k1 * (1.0 - b + b * self.lengths[field][docs] / st["avg"][field])
+        return docs, (boost * idf * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
+
     def turn_max(self, docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Best passage score of every turn."""
         out = np.zeros(self.n_turns, dtype=np.float32)

@@ -117,8 +117,11 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
                         scored.add((field, t))
                         docs_of[(field, t)] = score(field, t, weight, params.k1, params.b)
     if mode == "or" and params.bigram_boost:
-        for g in bigrams(parsed.text):
-            score("bigram", g, params.bigram_boost, params.bigram_k1, params.bigram_b)
+        d, w = snap.bm25_many(leaves, "bigram", bigrams(parsed.text), params.bigram_k1, params.bigram_b,
+                              params.bigram_boost, public_only)
+        if len(d):
+            parts_d.append(d)
+            parts_w.append(w)
     if parts_d:
         doc_scores = np.bincount(np.concatenate(parts_d), weights=np.concatenate(parts_w),
                                  minlength=n).astype(np.float32)
