@@ -21,8 +21,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -31,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from indexer.baselines import Bm25Fugashi, Fts5Trigram  # noqa: E402
+from indexer.bench import machine_note as bench_machine_note  # noqa: E402
 from indexer.evaluate import ANSWER_K, Variant, evaluate, evaluate_variants  # noqa: E402
 from indexer.ranking import RankParams  # noqa: E402
 
@@ -151,16 +150,7 @@ def targets(bench: str, rows: dict[str, dict]) -> str | None:
 
 
 def machine_note() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} CPU(s) (shared with other work), "
-            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
+    return bench_machine_note()
 
 
 def fmt(v) -> str:
