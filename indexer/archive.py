@@ -47,6 +47,7 @@ SOURCES = "sources"
 META = "meta.json"
 LOCK = "write.lock"
 SYNONYMS = "synonyms.yaml"
+Progress = Callable[[float, str], None]
 MANIFEST = "manifest.json"
 ARCHIVE_FORMAT = "kb-archive"
 DEFAULT_WRITE_TIMEOUT = 30.0
@@ -631,10 +632,13 @@ def remove(index_dir: Path, doc_id: str, actor: str | None = None) -> int:
     return n or (1 if owners else 0)
 
 
-def _build_tmp(data_dir: Path, docs: list[Document], procs: int = 1) -> Path:
+def _build_tmp(data_dir: Path, docs: list[Document], procs: int = 1, progress: Progress | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".kb-build-", dir=data_dir))
+    step = None if progress is None else (lambda i, n: progress(0.1 + 0.85 * i / max(n, 1), f"索引に追加 {i}/{n} 件"))
     try:
-        Index(tmp, create=True).put(docs, procs=procs)
+        Index(tmp, create=True).put(docs, procs=procs, progress=step)
+        if progress is not None:
+            progress(0.97, "索引を保存しています")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -650,7 +654,8 @@ def _swap_index(tmp: Path, index_dir: Path) -> None:
                                            f"-{time.monotonic_ns()}"))
 
 
-def index_corpus(root: Path, index_dir: Path, procs: int = 1, actor: str | None = None) -> Index:
+def index_corpus(root: Path, index_dir: Path, procs: int = 1, actor: str | None = None,
+                 progress: Progress | None = None) -> Index:
     """`kb index DIR`: read every file, keep them (and the catalogue) as the sources, build and swap."""
     from .ingest import SUPPORTED_SUFFIXES
 
@@ -660,7 +665,10 @@ def index_corpus(root: Path, index_dir: Path, procs: int = 1, actor: str | None 
     cat_bytes = _catalogue_bytes(catalogue)
     parsed: list[_Parsed] = []
     ids: dict[str, str] = {}
-    for path in corpus_files(root):
+    files = corpus_files(root)
+    for i, path in enumerate(files):
+        if progress is not None:
+            progress(0.1 * i / max(len(files), 1), f"ファイルを読んでいます {i + 1}/{len(files)}")
         try:
             data = read_bytes(path)
             doc = load_document(path, catalogue, data=data)
@@ -686,7 +694,7 @@ def index_corpus(root: Path, index_dir: Path, procs: int = 1, actor: str | None 
                 _write_new(d / META, _dump(meta))
                 _fsync_dir(d)
             _fsync_dir(staged)
-            tmp = _build_tmp(data_dir, [p.doc for p in parsed], procs)
+            tmp = _build_tmp(data_dir, [p.doc for p in parsed], procs, progress)
             try:
                 if cat_bytes is not None:
                     write_atomic(data_dir / CATALOGUE_NAME, cat_bytes)
@@ -704,24 +712,31 @@ def index_corpus(root: Path, index_dir: Path, procs: int = 1, actor: str | None 
         who = actor or audit.cli_actor()
         for p in parsed:
             audit.record(data_dir, who, "index", p.doc.id, sha256(p.data), str(p.path))
+    if progress is not None:
+        progress(1.0, f"完了（文書 {len(parsed)} 件）")
     return Index(index_dir)
 
 
-def rebuild(index_dir: Path, procs: int = 1, actor: str | None = None) -> Index:
+def rebuild(index_dir: Path, procs: int = 1, actor: str | None = None, progress: Progress | None = None) -> Index:
     """`kb rebuild`: a fresh index from the stored sources, swapped in whole. Works when the index is
-    missing, corrupt or of another version (the old index is never opened)."""
+    missing, corrupt or of another version (the old index is never opened). `progress(fraction, label)`
+    reports the steps (for the 管理 page's progress bar)."""
     index_dir = Path(index_dir)
     data_dir = index_dir.parent
     with write_lock(data_dir):
         recover(index_dir)
         if not (data_dir / SOURCES).is_dir():
             raise IndexError_(f"保存された原本がありません: {data_dir / SOURCES}（`kb index DIR` で作成してください）")
+        if progress is not None:
+            progress(0.0, "保存された原本を読んでいます")
         docs = all_documents(data_dir)
-        tmp = _build_tmp(data_dir, docs, procs)
+        tmp = _build_tmp(data_dir, docs, procs, progress)
         try:
             _swap_index(tmp, index_dir)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        if progress is not None:
+            progress(1.0, f"完了（文書 {len(docs)} 件）")
         audit.record(data_dir, actor or audit.cli_actor(), "rebuild", detail=f"documents={len(docs)}")
     return Index(index_dir)
 

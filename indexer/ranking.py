@@ -21,6 +21,7 @@ from .normalize import fold_text
 from .query import ParsedQuery
 from .synonyms import Synonyms
 
+MAX_BIGRAMS = 160  # bigrams of one question scored (a pasted page must not slow everyone down)
 PHRASE_CANDIDATES = 20_000  # passages checked against the stored text for one quoted phrase
 
 
@@ -117,8 +118,8 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
                         scored.add((field, t))
                         docs_of[(field, t)] = score(field, t, weight, params.k1, params.b)
     if mode == "or" and params.bigram_boost:
-        d, w = snap.bm25_many(leaves, "bigram", bigrams(parsed.text), params.bigram_k1, params.bigram_b,
-                              params.bigram_boost, public_only)
+        d, w = snap.bm25_many(leaves, "bigram", bigrams(parsed.text)[:MAX_BIGRAMS], params.bigram_k1,
+                              params.bigram_b, params.bigram_boost, public_only)
         if len(d):
             parts_d.append(d)
             parts_w.append(w)

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -159,9 +159,13 @@ class Index:
         with self.ix.searcher() as s:
             return [t.decode("utf-8") for t in s.reader().lexicon("doc_id")]
 
-    def put(self, docs: Iterable[Document], procs: int = 1) -> list[str]:
-        """Add or replace documents in one commit (searchers see all of them or none)."""
+    def put(self, docs: Iterable[Document], procs: int = 1,
+            progress: Callable[[int, int], None] | None = None) -> list[str]:
+        """Add or replace documents in one commit (searchers see all of them or none).
+
+        `progress(done, total)` is called as documents are added (the commit follows)."""
         done = []
+        docs = list(docs)
         w = self.writer(procs=procs, limitmb=256, multisegment=procs > 1) if procs > 1 else self.writer()
         try:
             for doc in docs:
@@ -169,6 +173,8 @@ class Index:
                 for rec in _records(doc):
                     w.add_document(**rec)
                 done.append(doc.id)
+                if progress is not None:
+                    progress(len(done), len(docs))
         except BaseException:
             w.cancel()
             raise

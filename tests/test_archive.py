@@ -257,3 +257,16 @@ def test_failed_write_changes_nothing_and_index_missing_needs_rebuild(data, caps
     shutil.rmtree(index_dir)
     with pytest.raises(IndexError_, match="kb rebuild"):
         archive.add_files(index_dir, [extra])
+
+
+def test_rebuild_reports_progress_in_steps(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "data" / "index"
+    seen: list[tuple[float, str]] = []
+    archive.index_corpus(corpus, index_dir, progress=lambda f, label: seen.append((f, label)))
+    assert seen[0][0] == 0.0 and seen[-1] == (1.0, "完了（文書 3 件）")
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+    assert any("索引に追加" in label for _, label in seen)
+    seen.clear()
+    archive.rebuild(index_dir, progress=lambda f, label: seen.append((f, label)))
+    assert seen[0] == (0.0, "保存された原本を読んでいます") and seen[-1][0] == 1.0

@@ -177,8 +177,8 @@ def rebuild_tab(index, actor: str) -> None:
     drop_ok = st.checkbox("原本のない文書が消えてもよい", key="adm_rebuild_drop") if missing else True
     if st.button("索引を再構築する", key="adm_rebuild", disabled=not drop_ok):
         try:
-            with st.spinner("索引を作り直しています…（文書の数によっては時間がかかります）"):
-                new = archive.rebuild(index_dir, actor=actor)
+            bar = st.progress(0.0, text="索引を作り直しています…（他の更新作業が終わるのを待つことがあります）")
+            new = archive.rebuild(index_dir, actor=actor, progress=lambda f, label: bar.progress(f, text=label))
         except KbError as e:
             write_failed(e, "索引は作り直す前のままです。")
             return
@@ -194,8 +194,9 @@ def rebuild_tab(index, actor: str) -> None:
     sure = st.checkbox("元データのフォルダにない文書が消えてもよい", key="adm_corpus_sure")
     if st.button(f"{corpus}/ から作り直す", key="adm_rebuild_corpus", disabled=not sure):
         try:
-            with st.spinner("元データを読み込んで索引を作り直しています…"):
-                new = archive.index_corpus(corpus, index_dir, actor=actor)
+            bar = st.progress(0.0, text="元データを読み込んでいます…")
+            new = archive.index_corpus(corpus, index_dir, actor=actor,
+                                       progress=lambda f, label: bar.progress(f, text=label))
         except KbError as e:
             write_failed(e, "原本と索引は作り直す前のままです。")
             return
