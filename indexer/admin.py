@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import archive
+from . import archive, backup, check
 
 COMMANDS = ["rebuild", "check", "export", "import-archive"]
 
@@ -37,7 +37,7 @@ def run(args, index_dir: Path) -> int:
         print(f"原本から索引を作り直しました: {index_dir}（文書 {docs} 件、パッセージ {passages} 件）")
         return 0
     if cmd == "check":
-        problems = archive.check(index_dir)
+        problems = check.check(index_dir)
         if args.json:
             print(json.dumps({"ok": not problems, "problems": problems}, ensure_ascii=False, indent=2))
         elif problems:
@@ -49,11 +49,11 @@ def run(args, index_dir: Path) -> int:
             print(f"索引と保存された原本は一致しています: {index_dir}")
         return 1 if problems else 0
     if cmd == "export":
-        manifest = archive.export(index_dir, args.file)
+        manifest = backup.export(index_dir, args.file)
         print(f"書き出しました: {args.file}（文書 {len(manifest['documents'])} 件、ファイル {len(manifest['files'])} 件）")
         return 0
     if cmd == "import-archive":
-        manifest, ix = archive.import_archive(index_dir, args.file, procs=max(1, args.procs))
+        manifest, ix = backup.import_archive(index_dir, args.file, procs=max(1, args.procs))
         docs, passages = _count(ix)
         print(f"復元しました: {args.file} → {index_dir.parent}（文書 {docs} 件、パッセージ {passages} 件）")
         return 0

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_app import APP, all_text, html_values, login, logout, make_accounts  # noqa: E402
 from test_browse import MARKERS, QA_DOC  # noqa: E402
 
-from indexer import KnowledgeBase, archive, audit  # noqa: E402
+from indexer import KnowledgeBase, archive, audit, check  # noqa: E402
 from indexer.archive import index_corpus  # noqa: E402
 
 from helpers import write_corpus  # noqa: E402
@@ -316,7 +316,7 @@ def test_admin_upload_preview_publish_and_search(env):
     [src] = sources_of(env, "up1")
     assert src.dir.parent == env.parent / "sources" and src.read() == data
     assert src.meta["overrides"] == {"session": "3", "visibility": "public"}
-    assert archive.check(env) == []  # `kb check` is clean
+    assert check.check(env) == []  # `kb check` is clean
     # the public finds it at once
     logout(at)  # the admin page goes away: back to 検索
     assert not at.exception and not at.tabs
@@ -324,7 +324,7 @@ def test_admin_upload_preview_publish_and_search(env):
     assert at.subheader[0].value == "2 件"
     # and after a rebuild from the stored sources (`kb rebuild`), still
     archive.rebuild(env)
-    assert archive.check(env) == []
+    assert check.check(env) == []
     hits = KnowledgeBase(__import__("indexer").Index(env)).search("ヨシキリ", role="public")
     assert hits.total == 2 and {h.doc_id for h in hits.hits} == {"up1"}
     assert {h.session for h in hits.hits} == {3}
@@ -346,7 +346,7 @@ def test_admin_replace_is_audited_as_replace(env):
                        ("replace", "jimukyoku", "up1", hashlib.sha256(second).hexdigest())]
     [src] = sources_of(env, "up1")  # one source, the new bytes
     assert src.read() == second and src.meta["name"] == "b.md"
-    assert archive.check(env) == []
+    assert check.check(env) == []
 
 
 def test_admin_jsonl_upload_goes_through_import(env):
@@ -361,7 +361,7 @@ def test_admin_jsonl_upload_goes_through_import(env):
     assert writes(env) == [("import", "jimukyoku", "2025-11-01-第5回")]
     [src] = sources_of(env, "2025-11-01-第5回")
     assert src.meta["kind"] == "jsonl" and src.read() == data
-    assert archive.check(env) == []
+    assert check.check(env) == []
 
 
 def test_admin_publish_waits_for_another_writer(env, monkeypatch):
@@ -410,7 +410,7 @@ def test_admin_remove_document(env):
     assert entry["file_hash"] == source_hash
     # the stored source goes too: a rebuild does not bring the document back
     assert not sources_of(env, "r1") and not src.dir.exists()
-    assert archive.check(env) == []
+    assert check.check(env) == []
     assert "r1" not in archive.rebuild(env).doc_ids()
 
 
@@ -456,7 +456,7 @@ def test_admin_rebuild_from_stored_sources(env):
     assert writes(env) == [("add", "jimukyoku", "up1"), ("rebuild", "jimukyoku", "")]
     [entry] = audit_entries(env, "rebuild")
     assert "documents=5" in entry["detail"]
-    assert archive.check(env) == []
+    assert check.check(env) == []
     goto(at, "search", {"q": "内製化"})
     assert at.subheader[0].value == "3 件"
     at.text_input(key="q").input("ヨシキリ").run()  # the uploaded document survives the rebuild
@@ -473,7 +473,7 @@ def test_admin_rebuild_from_corpus_needs_confirmation(env):
     at.button(key="adm_rebuild_corpus").click().run()
     assert not at.exception and at.success and "文書 4 件" in at.success[-1].value
     # the corpus replaces the sources: the uploaded document is gone, everything else indexed by jimukyoku
-    assert not sources_of(env, "up1") and archive.check(env) == []
+    assert not sources_of(env, "up1") and check.check(env) == []
     assert {(e["actor"], e["doc_id"]) for e in audit_entries(env, "index") if e["actor"] == "jimukyoku"} == {
         ("jimukyoku", i) for i in ("m2", "q2", "r1", "t1")}
 

@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from indexer import archive, audit
+from indexer import archive, audit, backup, check
 from indexer.cli import main
 from indexer.errors import IndexError_, IngestError
 from indexer.search import KnowledgeBase
@@ -104,9 +104,9 @@ def test_names_are_sanitized_no_path_traversal(tmp_path):
     archive.import_jsonl(index_dir, jl)
     stored = list((tmp_path / "data" / "sources").rglob("*"))
     assert stored and all((tmp_path / "data" / "sources") in p.parents for p in stored)
-    assert archive.check(index_dir) == []
+    assert check.check(index_dir) == []
     archive.remove(index_dir, "..")
-    assert archive.check(index_dir) == [] and not list((tmp_path / "data" / "sources").iterdir())
+    assert check.check(index_dir) == [] and not list((tmp_path / "data" / "sources").iterdir())
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt", "version"])
@@ -202,7 +202,7 @@ def test_import_archive_rejects_unsafe_or_altered_archives(data, capsys, tmp_pat
     index_dir = data[0]
     root = index_dir.parent
     good = tmp_path / "good.tar.gz"
-    archive.export(index_dir, good)
+    backup.export(index_dir, good)
     with tarfile.open(good) as tf:
         members = [(m, tf.extractfile(m).read()) for m in tf.getmembers()]
     manifest = json.loads(members[0][1])
@@ -237,7 +237,7 @@ def test_import_archive_rejects_unsafe_or_altered_archives(data, capsys, tmp_pat
     (tmp_path / "not.tar.gz").write_bytes(b"\x1f\x8b garbage")
     assert kb(["import-archive", str(tmp_path / "not.tar.gz")], capsys, index_dir)[0] == 1
     with pytest.raises(IngestError, match="大きすぎます"):
-        archive.extract(good, tmp_path / "x", max_member=10)
+        backup.extract(good, tmp_path / "x", max_member=10)
     assert results(index_dir) == before
     assert sorted(p.relative_to(root) for p in (root / "sources").rglob("*")) == sources_before
     assert not [p for p in root.iterdir() if p.name.startswith(".kb-")]

@@ -356,14 +356,14 @@ def test_staged_upload_is_private_and_removed(tmp_path):
 
 
 def test_publish_uploads_goes_through_the_archive(archived):
-    from indexer import Index, archive, audit
+    from indexer import Index, archive, audit, check
 
     res = browse.publish_uploads(archived, [("../up 1.md", UPLOAD.encode())], {"session": "3"}, actor="jimu")
     assert res.done == [("up1", "added")] and not res.errors
     assert (archived.parent / "uploads" / "up_1.md").read_bytes() == UPLOAD.encode()
     [src] = [s for s in archive.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
     assert src.meta["name"] == "up_1.md" and src.meta["overrides"] == {"session": "3"}
-    assert archive.check(archived) == []
+    assert check.check(archived) == []
     assert [(e["action"], e["actor"], e["doc_id"]) for e in audit.entries(archived.parent)
             if e["action"] != "index"] == [("add", "jimu", "up1")]
     # the same bytes again: unchanged, no audit entry

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer import archive
+from indexer import archive, check
 from indexer.search import KnowledgeBase
 from indexer.store import Index
 
@@ -119,7 +119,7 @@ def test_sigkill_at_random_points_leaves_a_committed_state_and_rerun_converges(s
             assert state in (befores[j], afters[j]), f"{name}: the index shows neither the old nor the new state"
             counts["finished" if code == 0 else ("after" if state == afters[j] else "before")] += 1
             reruns[j]()
-            assert archive.check(index_dir) == []
+            assert check.check(index_dir) == []
             assert snapshot(index_dir) == afters[j]
     print(f"\nSIGKILL: {kills} kills; states seen {seen}")
     assert kills >= 15
@@ -186,7 +186,7 @@ def test_readers_never_fail_while_a_writer_adds_replaces_removes_and_rebuilds(se
     print(f"\nconcurrency {seconds:.0f} s: reader ops {ops} (total {sum(ops)}), writes {writes}, errors {len(errors)}")
     assert not errors, errors[:5]
     assert sum(ops) > 40 and writes["add"] >= 3 and writes["rebuild"] >= 1
-    assert archive.check(index_dir) == []
+    assert check.check(index_dir) == []
 
 
 def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
@@ -230,7 +230,7 @@ def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
     assert "他の更新作業" in r.stderr and "KB_WRITE_TIMEOUT" in r.stderr
     assert "Traceback" not in r.stderr and "LockError" not in r.stderr
     assert KnowledgeBase(Index(index_dir)).search("ツバメ").total == 0  # nothing of v2 was written
-    assert archive.check(index_dir) == []
+    assert check.check(index_dir) == []
 
     # 3. two writers pressing "publish" at once: both succeed, one after the other
     other = tmp_path / "in" / "other.md"
@@ -241,7 +241,7 @@ def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
     outs = [p.communicate(60) for p in procs]
     both = time.monotonic() - t0
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert archive.check(index_dir) == []
+    assert check.check(index_dir) == []
     ids = set(Index(index_dir).doc_ids())
     assert {"big", "other"} <= ids
     print(f"\nwriter lock: waited {waited:.2f} s then proceeded; busy after {busy:.2f} s (timeout 0.5 s); "
