@@ -14,177 +14,47 @@ index directory are swapped in whole (`renameat2(RENAME_EXCHANGE)` where availab
 either the old or the new state. Sources are written before the index: after a crash the sources may be
 ahead of the index, `kb check` says so and rerunning the command (or `kb rebuild`) converges.
 
-`kb check` lives in `check.py`, `kb export` / `kb import-archive` in `backup.py`.
+The file-system helpers and the write lock live in `files.py`, the kept sources in `kept.py`, `kb check` in
+`check.py`, `kb export` / `kb import-archive` in `backup.py`.
 """
 
 from __future__ import annotations
 
-import ctypes
-import datetime as _dt
-import errno
-import fcntl
-import hashlib
-import json
 import os
-import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from . import audit
 from .catalogue import CATALOGUE_NAME, Catalogue
 from .errors import IndexError_, IngestError
+from .files import fsync_dir, safe_name, sha256, swap_in, write_atomic, write_lock, write_new
 from .ingest import AddResult, classify, corpus_files, find_catalogue, load_document
+from .kept import (
+    META,
+    SOURCES,
+    SourceChanges,
+    all_documents,
+    dump_meta,
+    now_utc,
+    release_claims,
+    source_dir_for,
+    source_key,
+    stage_source,
+    stored_sources,
+)
 from .models import Document
 from .sources import read_bytes
 from .store import Index
 
-SOURCES = "sources"
-META = "meta.json"
-LOCK = "write.lock"
 SYNONYMS = "synonyms.yaml"
 Progress = Callable[[float, str], None]
-DEFAULT_WRITE_TIMEOUT = 30.0
 STALE_BUILD_SECONDS = 3600
 OLD_INDEX_GRACE_SECONDS = 60
 REBUILD_HINT = "保存された原本から索引を作り直すには `kb rebuild` を実行してください。"
-
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
-
-
-# -- small file-system helpers ---------------------------------------------------------------------------
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file, fsync and `os.replace`: readers see old or new bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    with open(path, "xb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-_libc = None
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically exchange two paths (Linux `renameat2(RENAME_EXCHANGE)`); False when unsupported."""
-    global _libc
-    try:
-        if _libc is None:
-            _libc = ctypes.CDLL(None, use_errno=True)
-        fn = _libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    if fn(-100, os.fsencode(str(a)), -100, os.fsencode(str(b)), 2) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
-
-
-def swap_in(staged: Path, target: Path) -> Path | None:
-    """Put the directory `staged` at `target`; return where the previous `target` now is (or None)."""
-    if not target.exists():
-        os.rename(staged, target)
-        _fsync_dir(target.parent)
-        return None
-    if _exchange(staged, target):
-        _fsync_dir(target.parent)
-        return staged
-    old = target.with_name(f".{target.name}.old-{int(time.time())}-{os.getpid()}-{time.monotonic_ns()}")
-    os.rename(target, old)  # fallback: a short window without `target` (recovered by `recover`)
-    os.rename(staged, target)
-    _fsync_dir(target.parent)
-    return old
-
-
-def safe_name(name: str, default: str = "source") -> str:
-    """A plain file name: no directory part, no control or reserved characters, no leading dot, ≤ 180 bytes."""
-    base = re.split(r"[\\/]", str(name))[-1]
-    suffix = PurePosixPath(base).suffix if not base.startswith(".") or base.count(".") > 1 else ""
-    suffix = _UNSAFE.sub("_", suffix)[:16] if len(suffix) > 1 else ""
-    stem = base[: len(base) - len(suffix)] if suffix else base
-    stem = _UNSAFE.sub("_", stem).strip().lstrip(".").strip() or default
-    if len(stem.encode("utf-8")) > 160:
-        stem = stem.encode("utf-8")[:140].decode("utf-8", "ignore") + "-" + sha256(base.encode())[:12]
-    return stem + suffix
-
-
-def _key(doc_id: str) -> str:
-    """Directory name of a document's source: the id itself when safe, else a sanitized id and a hash."""
-    s = safe_name(doc_id, "doc")
-    return s if s == doc_id and not s.startswith("_") else f"{s}-{sha256(doc_id.encode())[:10]}"
-
-
-# -- the write lock ---------------------------------------------------------------------------------------
-def write_timeout() -> float:
-    """Seconds a writer waits for another one: `$KB_WRITE_TIMEOUT` (default 30)."""
-    try:
-        return max(0.0, float(os.environ.get("KB_WRITE_TIMEOUT") or DEFAULT_WRITE_TIMEOUT))
-    except ValueError:
-        return DEFAULT_WRITE_TIMEOUT
-
-
-@contextmanager
-def write_lock(data_dir: Path, timeout: float | None = None) -> Iterator[float]:
-    """Hold `<data_dir>/write.lock` (one writer at a time, across processes and threads); yields the wait."""
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    timeout = write_timeout() if timeout is None else timeout
-    fd = os.open(data_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o640)
-    start = time.monotonic()
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                waited = time.monotonic() - start
-                if waited >= timeout:
-                    raise IndexError_(
-                        f"他の更新作業（追加・削除・作り直しなど）が進行中のため、{waited:.0f} 秒待ちましたが"
-                        "書き込めませんでした。しばらくしてからやり直してください"
-                        "（待ち時間は環境変数 KB_WRITE_TIMEOUT で変えられます）。"
-                    ) from None
-                time.sleep(min(0.05, max(0.0, timeout - waited)) or 0.01)
-        yield time.monotonic() - start
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def _open_for_write(index_dir: Path) -> Index:
@@ -249,229 +119,6 @@ def recover(index_dir: Path) -> None:
                     p.unlink(missing_ok=True)
 
 
-# -- sources ----------------------------------------------------------------------------------------------
-@dataclass
-class StoredSource:
-    """One directory under `sources/`: its metadata and where it is."""
-
-    dir: Path
-    meta: dict
-
-    @property
-    def doc_ids(self) -> list[str]:
-        return list(self.meta.get("doc_ids") or [])
-
-    def data_path(self) -> Path:
-        name = str(self.meta.get("file") or "")
-        if not name or name != safe_name(name) or name in (META, CATALOGUE_NAME):
-            raise IngestError(f"原本の情報が正しくありません（ファイル名）: {self.dir.name}")
-        return self.dir / name
-
-    def read(self) -> bytes:
-        path = self.data_path()
-        try:
-            data = path.read_bytes()
-        except OSError:
-            raise IngestError(f"原本のファイルがありません: {self.dir.name}/{path.name}") from None
-        if sha256(data) != self.meta.get("sha256"):
-            raise IngestError(f"原本のファイルが壊れています（ハッシュ不一致）: {self.dir.name}/{path.name}")
-        return data
-
-
-def stored_sources(root: Path) -> tuple[list[StoredSource], list[str]]:
-    """Every source under `<root>/sources` (sorted) and the problems of unreadable ones (Japanese)."""
-    out: list[StoredSource] = []
-    problems: list[str] = []
-    sdir = Path(root) / SOURCES
-    if not sdir.is_dir():
-        return out, problems
-    for d in sorted(sdir.iterdir()):
-        if d.name.startswith(".") or not d.is_dir():
-            continue
-        try:
-            meta = json.loads((d / META).read_text(encoding="utf-8"))
-            if not isinstance(meta, dict) or meta.get("kind") not in ("file", "jsonl") or not meta.get("doc_ids"):
-                raise ValueError
-        except (OSError, ValueError):
-            problems.append(f"原本の情報（{META}）を読めません: {SOURCES}/{d.name}")
-            continue
-        out.append(StoredSource(d, meta))
-    return out, problems
-
-
-class _PinnedCatalogue(Catalogue):
-    """A catalogue whose per-file metadata and default id are the ones recorded when the file was added."""
-
-    def __init__(self, base: Catalogue, file_meta: dict, default_id: str):
-        self.__dict__.update(base.__dict__)
-        self._pinned_meta = dict(file_meta or {})
-        self._pinned_id = default_id
-
-    def file_meta(self, path) -> dict:
-        return dict(self._pinned_meta)
-
-    def default_id(self, path) -> str:
-        return self._pinned_id or Path(path).stem
-
-
-def _load_catalogue_bytes(data: bytes | None, root: Path) -> Catalogue:
-    if not data:
-        return Catalogue(root=root)
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / CATALOGUE_NAME).write_bytes(data)
-        cat = Catalogue.load(Path(tmp))
-    cat.root = root
-    return cat
-
-
-def source_documents(src: StoredSource, root: Path, shared: dict | None = None) -> list[Document]:
-    """The documents a stored source gives (exactly what was indexed when it was added)."""
-    data = src.read()
-    meta = src.meta
-    name = str(meta.get("name") or src.data_path().name)
-    if meta["kind"] == "jsonl":
-        from .ingest import fingerprint
-        from .jsonl import documents_from_jsonl
-
-        docs = documents_from_jsonl(src.data_path(), str(meta.get("visibility") or "public"))
-        wanted = set(src.doc_ids)
-        out = []
-        for d in docs:
-            if d.id in wanted:
-                d.source = Path(name).name
-                d.fingerprint = fingerprint(d)
-                out.append(d)
-        return out
-    mode = meta.get("catalogue", "none")
-    shared = shared if shared is not None else {}
-    if mode == "shared":
-        if "cat" not in shared:
-            path = Path(root) / CATALOGUE_NAME
-            shared["cat"] = _load_catalogue_bytes(path.read_bytes() if path.exists() else None, Path(root))
-        base = shared["cat"]
-    elif mode == "own":
-        try:
-            base = _load_catalogue_bytes((src.dir / CATALOGUE_NAME).read_bytes(), src.dir)
-        except OSError:
-            raise IngestError(f"原本のカタログがありません: {src.dir.name}/{CATALOGUE_NAME}") from None
-    else:
-        base = Catalogue()
-    cat = _PinnedCatalogue(base, meta.get("catalogue_meta") or {}, str(meta.get("default_id") or ""))
-    doc = load_document(Path(name), cat, meta.get("overrides") or {}, data=data)
-    return [doc]
-
-
-def all_documents(root: Path) -> list[Document]:
-    """Every document of every stored source under `root`; a broken source stops with its name."""
-    sources, problems = stored_sources(root)
-    if problems:
-        raise IngestError(problems[0])
-    docs: dict[str, Document] = {}
-    shared: dict = {}
-    for src in sources:
-        try:
-            got = source_documents(src, root, shared)
-        except IngestError as e:
-            raise IngestError(f"{SOURCES}/{src.dir.name}: {e}") from None
-        for d in got:
-            docs[d.id] = d
-    return [docs[k] for k in sorted(docs)]
-
-
-class _Tx:
-    """Source-directory changes that can be undone until `commit` (then the old copies are deleted)."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir = Path(data_dir)
-        self.sources = self.data_dir / SOURCES
-        self.sources.mkdir(parents=True, exist_ok=True)
-        self._undo: list[Callable[[], None]] = []
-        self._trash: list[Path] = []
-
-    def stage(self) -> Path:
-        return Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.sources))
-
-    def put_dir(self, staged: Path, target: Path) -> None:
-        old = swap_in(staged, target)
-        if old is None:
-            self._undo.append(lambda: shutil.rmtree(target, ignore_errors=True))
-        else:
-            self._trash.append(old)
-            self._undo.append(lambda: swap_in(old, target))
-
-    def remove_dir(self, target: Path) -> None:
-        trash = target.with_name(f".rm-{target.name[:60]}-{time.monotonic_ns()}")
-        os.rename(target, trash)
-        self._trash.append(trash)
-        self._undo.append(lambda: os.rename(trash, target))
-
-    def write_meta(self, src: StoredSource, meta: dict) -> None:
-        staged = self.stage()
-        for p in src.dir.iterdir():
-            if p.name != META and p.is_file():
-                os.link(p, staged / p.name)
-        _write_new(staged / META, _dump(meta))
-        _fsync_dir(staged)
-        self.put_dir(staged, src.dir)
-
-    def rollback(self) -> None:
-        for undo in reversed(self._undo):
-            try:
-                undo()
-            except OSError:
-                pass
-        self._undo.clear()
-        self._cleanup()
-
-    def commit(self) -> None:
-        self._undo.clear()
-        self._cleanup()
-        _fsync_dir(self.sources)
-
-    def _cleanup(self) -> None:
-        for p in self._trash:
-            shutil.rmtree(p, ignore_errors=True)
-        self._trash.clear()
-        for p in self.sources.glob(".tmp-*"):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _dump(obj) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True, default=str) + "\n").encode("utf-8")
-
-
-def _release(tx: _Tx, existing: list[StoredSource], doc_ids: set[str], keep: Path | None = None) -> None:
-    """Drop the claims of other sources on `doc_ids` (a re-added document has one source only)."""
-    for src in existing:
-        if src.dir == keep or not doc_ids & set(src.doc_ids):
-            continue
-        rest = [d for d in src.doc_ids if d not in doc_ids]
-        if rest:
-            tx.write_meta(src, {**src.meta, "doc_ids": rest})
-        else:
-            tx.remove_dir(src.dir)
-
-
-def _target_dir(sources_dir: Path, key: str, existing: list[StoredSource], owner: Callable[[dict], bool]) -> Path:
-    taken = {s.dir.name: s for s in existing}
-    name = key
-    n = 0
-    while name in taken and not owner(taken[name].meta):
-        n += 1
-        name = f"{key}-{n}"
-    return sources_dir / name
-
-
-def _stage_source(tx: _Tx, data: bytes, meta: dict, catalogue_bytes: bytes | None = None) -> Path:
-    staged = tx.stage()
-    _write_new(staged / meta["file"], data)
-    if catalogue_bytes is not None:
-        _write_new(staged / CATALOGUE_NAME, catalogue_bytes)
-    _write_new(staged / META, _dump(meta))
-    _fsync_dir(staged)
-    return staged
-
-
 def _catalogue_bytes(cat: Catalogue) -> bytes | None:
     if cat.root is None:
         return None
@@ -480,10 +127,6 @@ def _catalogue_bytes(cat: Catalogue) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
     except OSError:
         return None
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 # -- write actions ----------------------------------------------------------------------------------------
@@ -499,7 +142,7 @@ class _Parsed:
 def _file_meta(p: _Parsed, overrides: dict, mode: str) -> dict:
     return {
         "kind": "file", "doc_ids": [p.doc.id], "name": p.path.name, "file": safe_name(p.path.name),
-        "sha256": sha256(p.data), "size": len(p.data), "added": _now(),
+        "sha256": sha256(p.data), "size": len(p.data), "added": now_utc(),
         "overrides": {k: v for k, v in (overrides or {}).items() if v is not None and v != ""},
         "catalogue": mode, "catalogue_meta": p.file_meta, "default_id": p.default_id,
         "fingerprint": p.doc.fingerprint, "title": p.doc.title, "session": p.doc.session,
@@ -541,18 +184,18 @@ def add_files(index_dir: Path, paths: list[Path], overrides: dict | None = None,
         mode = "none" if cat_bytes is None else ("shared" if cat_bytes == shared else "own")
         to_write = classify(ix, results)
         existing, _ = stored_sources(data_dir)
-        tx = _Tx(data_dir)
+        tx = SourceChanges(data_dir)
         try:
             for p in parsed:
                 meta = _file_meta(p, overrides or {}, mode)
-                target = _target_dir(tx.sources, _key(p.doc.id), existing,
-                                     lambda m, i=p.doc.id: m.get("kind") == "file" and m.get("doc_ids") == [i])
+                target = source_dir_for(tx.sources, source_key(p.doc.id), existing,
+                                        lambda m, i=p.doc.id: m.get("kind") == "file" and m.get("doc_ids") == [i])
                 cur = next((s for s in existing if s.dir == target), None)
                 if cur and cur.meta.get("sha256") == meta["sha256"] and {**cur.meta, "added": ""} == \
                         {**meta, "added": ""}:
                     continue  # already stored exactly so
-                _release(tx, existing, {p.doc.id}, keep=target)
-                tx.put_dir(_stage_source(tx, p.data, meta, cat_bytes if mode == "own" else None), target)
+                release_claims(tx, existing, {p.doc.id}, keep=target)
+                tx.put_dir(stage_source(tx, p.data, meta, cat_bytes if mode == "own" else None), target)
             if to_write:
                 ix.put(to_write)
         except BaseException:
@@ -581,17 +224,17 @@ def import_jsonl(index_dir: Path, path: Path, visibility: str = "public", actor:
     data_dir = index_dir.parent
     ids = [d.id for d in docs]
     meta = {"kind": "jsonl", "doc_ids": ids, "name": path.name, "file": safe_name(path.name),
-            "sha256": sha256(data), "size": len(data), "added": _now(), "visibility": visibility}
+            "sha256": sha256(data), "size": len(data), "added": now_utc(), "visibility": visibility}
     with write_lock(data_dir):
         recover(index_dir)
         ix = _open_for_write(index_dir)
         existing, _ = stored_sources(data_dir)
-        tx = _Tx(data_dir)
+        tx = SourceChanges(data_dir)
         try:
             key = f"_jsonl-{safe_name(path.stem, 'import')[:80]}-{meta['sha256'][:10]}"
-            target = _target_dir(tx.sources, key, existing, lambda m: m.get("sha256") == meta["sha256"])
-            _release(tx, existing, set(ids), keep=target)
-            tx.put_dir(_stage_source(tx, data, meta), target)
+            target = source_dir_for(tx.sources, key, existing, lambda m: m.get("sha256") == meta["sha256"])
+            release_claims(tx, existing, set(ids), keep=target)
+            tx.put_dir(stage_source(tx, data, meta), target)
             ix.put(docs, procs=1)
         except BaseException:
             tx.rollback()
@@ -613,9 +256,9 @@ def remove(index_dir: Path, doc_id: str, actor: str | None = None) -> int:
         ix = open_index(index_dir)
         existing, _ = stored_sources(data_dir)
         owners = [s for s in existing if doc_id in s.doc_ids]
-        tx = _Tx(data_dir)
+        tx = SourceChanges(data_dir)
         try:
-            _release(tx, existing, {doc_id})
+            release_claims(tx, existing, {doc_id})
             n = ix.remove(doc_id)
         except BaseException:
             tx.rollback()
@@ -627,7 +270,8 @@ def remove(index_dir: Path, doc_id: str, actor: str | None = None) -> int:
     return n or (1 if owners else 0)
 
 
-def _build_tmp(data_dir: Path, docs: list[Document], procs: int = 1, progress: Progress | None = None) -> Path:
+def build_staged_index(data_dir: Path, docs: list[Document], procs: int = 1,
+                       progress: Progress | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".kb-build-", dir=data_dir))
     step = None if progress is None else (lambda i, n: progress(0.1 + 0.85 * i / max(n, 1), f"索引に追加 {i}/{n} 件"))
     try:
@@ -640,7 +284,7 @@ def _build_tmp(data_dir: Path, docs: list[Document], procs: int = 1, progress: P
     return tmp
 
 
-def _swap_index(tmp: Path, index_dir: Path) -> None:
+def swap_index(tmp: Path, index_dir: Path) -> None:
     """Swap a built index in. The old one is kept aside for a grace period (deleted by a later write):
     a reader that was listing the old directory at the moment of the swap must not find it emptied."""
     old = swap_in(tmp, index_dir)
@@ -682,14 +326,14 @@ def index_corpus(root: Path, index_dir: Path, procs: int = 1, actor: str | None 
         try:
             mode = "shared" if cat_bytes is not None else "none"
             for p in parsed:
-                d = staged / _key(p.doc.id)
+                d = staged / source_key(p.doc.id)
                 d.mkdir()
                 meta = _file_meta(p, {}, mode)
-                _write_new(d / meta["file"], p.data)
-                _write_new(d / META, _dump(meta))
-                _fsync_dir(d)
-            _fsync_dir(staged)
-            tmp = _build_tmp(data_dir, [p.doc for p in parsed], procs, progress)
+                write_new(d / meta["file"], p.data)
+                write_new(d / META, dump_meta(meta))
+                fsync_dir(d)
+            fsync_dir(staged)
+            tmp = build_staged_index(data_dir, [p.doc for p in parsed], procs, progress)
             try:
                 if cat_bytes is not None:
                     write_atomic(data_dir / CATALOGUE_NAME, cat_bytes)
@@ -699,7 +343,7 @@ def index_corpus(root: Path, index_dir: Path, procs: int = 1, actor: str | None 
                 old = swap_in(staged, data_dir / SOURCES)
                 if old is not None:
                     shutil.rmtree(old, ignore_errors=True)
-                _swap_index(tmp, index_dir)
+                swap_index(tmp, index_dir)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         finally:
@@ -725,9 +369,9 @@ def rebuild(index_dir: Path, procs: int = 1, actor: str | None = None, progress:
         if progress is not None:
             progress(0.0, "保存された原本を読んでいます")
         docs = all_documents(data_dir)
-        tmp = _build_tmp(data_dir, docs, procs, progress)
+        tmp = build_staged_index(data_dir, docs, procs, progress)
         try:
-            _swap_index(tmp, index_dir)
+            swap_index(tmp, index_dir)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         if progress is not None:

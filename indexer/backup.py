@@ -18,24 +18,11 @@ import time
 from pathlib import Path, PurePosixPath
 
 from . import audit
-from .archive import (
-    SOURCES,
-    SYNONYMS,
-    _build_tmp,
-    _dump,
-    _now,
-    _swap_index,
-    _write_new,
-    all_documents,
-    recover,
-    sha256,
-    stored_sources,
-    swap_in,
-    write_atomic,
-    write_lock,
-)
+from .archive import SYNONYMS, build_staged_index, recover, swap_index
 from .catalogue import CATALOGUE_NAME
 from .errors import IndexError_, IngestError
+from .files import sha256, swap_in, write_atomic, write_lock, write_new
+from .kept import SOURCES, all_documents, dump_meta, now_utc, stored_sources
 from .store import Index
 
 MANIFEST = "manifest.json"
@@ -70,12 +57,12 @@ def export(index_dir: Path, out: Path, actor: str | None = None) -> dict:
             raise IndexError_(f"保存された原本がありません: {data_dir / SOURCES}（`kb index DIR` で作成してください）")
         contents = [(rel, p.read_bytes()) for rel, p in _archive_files(data_dir)]
         sources, _ = stored_sources(data_dir)
-        manifest = {"format": ARCHIVE_FORMAT, "version": 1, "created": _now(),
+        manifest = {"format": ARCHIVE_FORMAT, "version": 1, "created": now_utc(),
                     "documents": sorted({i for s in sources for i in s.doc_ids}),
                     "files": {rel: {"sha256": sha256(b), "size": len(b)} for rel, b in contents}}
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as tf:
-            for rel, b in [(MANIFEST, _dump(manifest)), *contents]:
+            for rel, b in [(MANIFEST, dump_meta(manifest)), *contents]:
                 info = tarfile.TarInfo(rel)
                 info.size, info.mode, info.mtime = len(b), 0o644, int(time.time())
                 tf.addfile(info, io.BytesIO(b))
@@ -139,7 +126,7 @@ def extract(archive: Path, dest: Path, max_member: int = MAX_MEMBER_BYTES, max_t
                 if dest.resolve() not in target.resolve().parents:
                     raise IngestError(f"アーカイブに不正なパスがあります: {m.name!r}")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _write_new(target, data)
+                write_new(target, data)
                 written[rel] = sha256(data)
     except (tarfile.TarError, EOFError, OSError, ValueError) as e:
         raise IngestError(f"アーカイブを読めません（壊れています）: {archive.name}: {type(e).__name__}") from None
@@ -175,7 +162,7 @@ def import_archive(index_dir: Path, archive: Path, procs: int = 1, actor: str | 
             manifest = extract(archive, staging)
             (staging / SOURCES).mkdir(exist_ok=True)
             docs = all_documents(staging)
-            tmp = _build_tmp(data_dir, docs, procs)
+            tmp = build_staged_index(data_dir, docs, procs)
             try:
                 for name in (CATALOGUE_NAME, SYNONYMS):
                     if (staging / name).is_file():
@@ -185,7 +172,7 @@ def import_archive(index_dir: Path, archive: Path, procs: int = 1, actor: str | 
                 old = swap_in(staging / SOURCES, data_dir / SOURCES)
                 if old is not None:
                     shutil.rmtree(old, ignore_errors=True)
-                _swap_index(tmp, index_dir)
+                swap_index(tmp, index_dir)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             _merge_audit(data_dir, staging / audit.AUDIT_NAME)

@@ -27,6 +27,8 @@ from whoosh import query as Q
 from . import archive, synonyms
 from .analysis import japanese_analyzer
 from .errors import IngestError, KbError
+from .files import write_atomic, write_lock
+from .kept import stored_sources
 from .models import Document, Hit, Segment
 from .search import Filters, KnowledgeBase, check_role, visibility_filter
 from .speakers import normalize_name
@@ -319,7 +321,7 @@ def save_upload(index: Index, name: str, data: bytes) -> Path:
     path = (root / safe).resolve()
     if path.parent != root:
         raise IngestError(f"ファイル名が正しくありません: {name}")
-    archive.write_atomic(path, data)
+    write_atomic(path, data)
     return path
 
 
@@ -450,8 +452,8 @@ def save_synonyms(index: Index, text: str) -> Path:
     """Validate and save the dictionary, under the archive's write lock (it is part of an export)."""
     parse_synonyms(text)
     path = index.data_dir / SYNONYMS_FILE
-    with archive.write_lock(index.data_dir):
-        archive.write_atomic(path, text.encode("utf-8"))
+    with write_lock(index.data_dir):
+        write_atomic(path, text.encode("utf-8"))
     return path
 
 
@@ -463,7 +465,7 @@ def load_synonyms_text(index: Index) -> str:
 def unsourced_documents(index: Index) -> list[str]:
     """Documents in the index without a stored source (added before sources were kept, or around the
     archive): a rebuild from the stored sources would drop them."""
-    sources, _ = archive.stored_sources(index.data_dir)
+    sources, _ = stored_sources(index.data_dir)
     kept = {i for s in sources for i in s.doc_ids}
     return sorted(set(index.doc_ids()) - kept)
 

@@ -1,6 +1,6 @@
 """`kb check`: the differences between the index and the stored sources (a crash, a lost file, an edit).
 
-The sources are the record (see `archive.py`); the index must give exactly their documents, with the
+The sources are the record (see `archive.py` and `kept.py`); the index must give exactly their documents, with the
 fingerprints recorded when they were added.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .archive import REBUILD_HINT, SOURCES, open_index, source_documents, stored_sources
+from .archive import REBUILD_HINT, open_index
 from .errors import IngestError, KbError
+from .kept import SOURCES, source_documents, stored_sources
 from .store import head_id
 
 

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_app import APP, all_text, html_values, login, logout, make_accounts  # noqa: E402
 from test_browse import MARKERS, QA_DOC  # noqa: E402
 
-from indexer import KnowledgeBase, archive, audit, check  # noqa: E402
+from indexer import KnowledgeBase, archive, audit, check, files, kept  # noqa: E402
 from indexer.archive import index_corpus  # noqa: E402
 
 from helpers import write_corpus  # noqa: E402
@@ -282,7 +282,7 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def sources_of(env, doc_id: str) -> list:
-    return [s for s in archive.stored_sources(env.parent)[0] if doc_id in s.doc_ids]
+    return [s for s in kept.stored_sources(env.parent)[0] if doc_id in s.doc_ids]
 
 
 WRITES = ("add", "replace", "import", "remove", "rebuild", "synonyms")
@@ -371,7 +371,7 @@ def test_admin_publish_waits_for_another_writer(env, monkeypatch):
     at = app("secretariat")
     goto(at, "admin")
     upload(at, "a.md", TRANSCRIPT.encode())
-    with archive.write_lock(env.parent):
+    with files.write_lock(env.parent):
         at.button(key="adm_publish").click().run()
     assert not at.exception and not at.success
     assert at.error and "他の更新作業" in at.error[0].value
@@ -420,7 +420,7 @@ def test_admin_remove_waits_for_another_writer(env, monkeypatch):
     goto(at, "admin")
     at.selectbox(key="adm_doc").set_value("r1").run()
     at.checkbox(key="adm_sure").check().run()
-    with archive.write_lock(env.parent):
+    with files.write_lock(env.parent):
         at.button(key="adm_remove").click().run()
     assert not at.exception and at.error and "他の更新作業" in at.error[0].value
     assert sources_of(env, "r1") and not audit_entries(env, "remove")

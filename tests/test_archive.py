@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from indexer import archive, audit, backup, check
+from indexer import archive, audit, backup, check, files, kept
 from indexer.cli import main
 from indexer.errors import IndexError_, IngestError
 from indexer.search import KnowledgeBase
@@ -64,7 +64,7 @@ def test_sources_are_kept_with_metadata_and_audited(data, capsys):
         assert (src / (corpus / rel).name).read_bytes() == (corpus / rel).read_bytes()
         meta = json.loads((src / "meta.json").read_text(encoding="utf-8"))
         assert meta["doc_ids"] == [doc_id] and meta["catalogue"] == "shared"
-        assert meta["sha256"] == archive.sha256((corpus / rel).read_bytes())
+        assert meta["sha256"] == files.sha256((corpus / rel).read_bytes())
     meta = json.loads((root / "sources" / "n1" / "meta.json").read_text(encoding="utf-8"))
     assert meta["overrides"] == {"session": 2, "title": "追加の報告"}
     assert (root / "sources" / "n1" / "n.md").read_bytes() == extra.read_bytes()
@@ -90,12 +90,12 @@ def test_sources_are_kept_with_metadata_and_audited(data, capsys):
 
 def test_names_are_sanitized_no_path_traversal(tmp_path):
     for bad in ("../../etc/passwd", "..", ".", "a/b\\c.md", "/abs.md", "x\x00y.md", ".hidden.md", "ｱ" * 300 + ".md"):
-        name = archive.safe_name(bad)
+        name = files.safe_name(bad)
         assert name and "/" not in name and "\\" not in name and "\x00" not in name
         assert not name.startswith(".") and len(name.encode()) <= 200
-    assert archive.safe_name("報告.md") == "報告.md"
+    assert files.safe_name("報告.md") == "報告.md"
     for doc_id in ("..", ".", "a/../b", "_x", "x" * 500):
-        key = archive._key(doc_id)
+        key = kept.source_key(doc_id)
         assert "/" not in key and key not in (".", "..") and not key.startswith(".")
     # a JSONL whose ids would be dangerous directory names stays inside sources/
     jl = tmp_path / "..evil.jsonl"
@@ -170,7 +170,7 @@ def test_export_then_import_archive_gives_the_same_results(data, capsys, tmp_pat
         names = tf.getnames()
         manifest = json.loads(tf.extractfile("manifest.json").read())
     assert names[0] == "manifest.json" and {"sessions.yaml", "synonyms.yaml", "audit.log"} <= set(names)
-    assert manifest["files"]["sessions.yaml"]["sha256"] == archive.sha256((root / "sessions.yaml").read_bytes())
+    assert manifest["files"]["sessions.yaml"]["sha256"] == files.sha256((root / "sessions.yaml").read_bytes())
     new_index = tmp_path / "elsewhere" / "index"
     code, text, err = kb(["import-archive", str(out)], capsys, new_index)
     assert code == 0 and "復元しました" in text, err

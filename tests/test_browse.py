@@ -356,12 +356,12 @@ def test_staged_upload_is_private_and_removed(tmp_path):
 
 
 def test_publish_uploads_goes_through_the_archive(archived):
-    from indexer import Index, archive, audit, check
+    from indexer import Index, archive, audit, check, kept
 
     res = browse.publish_uploads(archived, [("../up 1.md", UPLOAD.encode())], {"session": "3"}, actor="jimu")
     assert res.done == [("up1", "added")] and not res.errors
     assert (archived.parent / "uploads" / "up_1.md").read_bytes() == UPLOAD.encode()
-    [src] = [s for s in archive.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
+    [src] = [s for s in kept.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
     assert src.meta["name"] == "up_1.md" and src.meta["overrides"] == {"session": "3"}
     assert check.check(archived) == []
     assert [(e["action"], e["actor"], e["doc_id"]) for e in audit.entries(archived.parent)
@@ -376,19 +376,19 @@ def test_publish_uploads_goes_through_the_archive(archived):
 
 
 def test_publish_uploads_one_bad_file_writes_nothing(archived):
-    from indexer import archive
+    from indexer import kept
 
     res = browse.publish_uploads(archived, [("ok.md", UPLOAD.encode()), ("bad.md", b"---\nsession: x\n---\n")],
                                  actor="jimu")
     assert not res.done and res.errors and res.errors[0].startswith("bad.md")
-    assert not [s for s in archive.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
+    assert not [s for s in kept.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
 
 
 def test_publish_uploads_refused_while_another_writer_holds_the_lock(archived, monkeypatch):
-    from indexer import archive
+    from indexer import archive, files
 
     monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.1")
-    with archive.write_lock(archived.parent), pytest.raises(KbError, match="他の更新作業"):
+    with files.write_lock(archived.parent), pytest.raises(KbError, match="他の更新作業"):
         browse.publish_uploads(archived, [("up.md", UPLOAD.encode())], actor="jimu")
     assert "up1" not in archive.open_index(archived).doc_ids()
 
@@ -403,13 +403,13 @@ def test_unsourced_documents(archived):
 
 
 def test_save_synonyms_waits_for_the_write_lock(tmp_path, monkeypatch):
-    from indexer import archive
+    from indexer import files
 
     class Fake:
         data_dir = tmp_path
 
     monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.1")
-    with archive.write_lock(tmp_path), pytest.raises(KbError, match="他の更新作業"):
+    with files.write_lock(tmp_path), pytest.raises(KbError, match="他の更新作業"):
         browse.save_synonyms(Fake, "DX: [デジタル]\n")
     assert not (tmp_path / "synonyms.yaml").exists()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer import archive, check
+from indexer import archive, check, files
 from indexer.search import KnowledgeBase
 from indexer.store import Index
 
@@ -196,7 +196,7 @@ def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
     release = threading.Event()
 
     def hold():
-        with archive.write_lock(data_dir):
+        with files.write_lock(data_dir):
             held.set()
             release.wait(20)
 
