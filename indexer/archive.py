@@ -272,6 +272,7 @@ def remove(index_dir: Path, doc_id: str, actor: str | None = None) -> int:
 
 def build_staged_index(data_dir: Path, docs: list[Document], procs: int = 1,
                        progress: Progress | None = None) -> Path:
+    """Build an index of `docs` in a new temporary directory under the data directory; return it."""
     tmp = Path(tempfile.mkdtemp(prefix=".kb-build-", dir=data_dir))
     step = None if progress is None else (lambda i, n: progress(0.1 + 0.85 * i / max(n, 1), f"索引に追加 {i}/{n} 件"))
     try:

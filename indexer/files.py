@@ -29,10 +29,12 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
 # -- small file-system helpers ---------------------------------------------------------------------------
 def sha256(data: bytes) -> str:
+    """Hex SHA-256 of some bytes (file hashes in meta.json and the audit log)."""
     return hashlib.sha256(data).hexdigest()
 
 
 def fsync_dir(path: Path) -> None:
+    """Flush a directory entry to disk (after a rename or a new file); silently skipped where unsupported."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
@@ -62,6 +64,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_new(path: Path, data: bytes) -> None:
+    """Write a file that must not exist yet, and fsync it."""
     with open(path, "xb") as fh:
         fh.write(data)
         fh.flush()

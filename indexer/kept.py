@@ -34,10 +34,12 @@ def source_key(doc_id: str) -> str:
 
 
 def dump_meta(obj) -> bytes:
+    """`meta.json` bytes: stable key order, UTF-8, readable."""
     return (json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True, default=str) + "\n").encode("utf-8")
 
 
 def now_utc() -> str:
+    """The current time in UTC, ISO 8601 to the second."""
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
@@ -242,6 +244,7 @@ def release_claims(tx: SourceChanges, existing: list[StoredSource], doc_ids: set
 
 def source_dir_for(sources_dir: Path, key: str, existing: list[StoredSource],
                    owner: Callable[[dict], bool]) -> Path:
+    """The source directory for `key`: its own, or the first free `key-N` when another document owns it."""
     taken = {s.dir.name: s for s in existing}
     name = key
     n = 0
@@ -252,6 +255,7 @@ def source_dir_for(sources_dir: Path, key: str, existing: list[StoredSource],
 
 
 def stage_source(tx: SourceChanges, data: bytes, meta: dict, catalogue_bytes: bytes | None = None) -> Path:
+    """Write a file, its catalogue and `meta.json` into a new staging directory of the change."""
     staged = tx.stage()
     write_new(staged / meta["file"], data)
     if catalogue_bytes is not None:
