@@ -176,15 +176,10 @@ def rebuild_tab(index, actor: str) -> None:
                                 "元データのフォルダから作り直すと原本も保存されます。"))
     drop_ok = st.checkbox("原本のない文書が消えてもよい", key="adm_rebuild_drop") if missing else True
     if st.button("索引を再構築する", key="adm_rebuild", disabled=not drop_ok):
-        try:
-            bar = st.progress(0.0, text="索引を作り直しています…（他の更新作業が終わるのを待つことがあります）")
-            new = archive.rebuild(index_dir, actor=actor, progress=lambda f, label: bar.progress(f, text=label))
-        except KbError as e:
-            write_failed(e, "索引は作り直す前のままです。")
-            return
-        finally:
-            kb_app.forget_caches()
-        st.success(f"索引を再構築しました（保存された原本から、文書 {_count(new)} 件）。")
+        _rebuild_with_progress(
+            lambda progress: archive.rebuild(index_dir, actor=actor, progress=progress),
+            "索引を作り直しています…（他の更新作業が終わるのを待つことがあります）",
+            "索引は作り直す前のままです。", "保存された原本から")
     st.divider()
     corpus = browse.corpus_dir()
     st.markdown(f"**{ui.md_escape(str(corpus))}/ から作り直す**")
@@ -193,16 +188,23 @@ def rebuild_tab(index, actor: str) -> None:
                "ここで追加しただけで元データのフォルダにない文書は、原本ごと消えます。")
     sure = st.checkbox("元データのフォルダにない文書が消えてもよい", key="adm_corpus_sure")
     if st.button(f"{corpus}/ から作り直す", key="adm_rebuild_corpus", disabled=not sure):
-        try:
-            bar = st.progress(0.0, text="元データを読み込んでいます…")
-            new = archive.index_corpus(corpus, index_dir, actor=actor,
-                                       progress=lambda f, label: bar.progress(f, text=label))
-        except KbError as e:
-            write_failed(e, "原本と索引は作り直す前のままです。")
-            return
-        finally:
-            kb_app.forget_caches()
-        st.success(f"索引を再構築しました（{ui.md_escape(str(corpus))} から、文書 {_count(new)} 件）。")
+        _rebuild_with_progress(
+            lambda progress: archive.index_corpus(corpus, index_dir, actor=actor, progress=progress),
+            "元データを読み込んでいます…", "原本と索引は作り直す前のままです。",
+            f"{ui.md_escape(str(corpus))} から")
+
+
+def _rebuild_with_progress(run, start: str, kept: str, origin: str) -> None:
+    """Run one rebuild with a progress bar fed by the archive's steps; report the result in Japanese."""
+    try:
+        bar = st.progress(0.0, text=start)
+        new = run(lambda f, label: bar.progress(f, text=label))
+    except KbError as e:
+        write_failed(e, kept)
+        return
+    finally:
+        kb_app.forget_caches()
+    st.success(f"索引を再構築しました（{origin}、文書 {_count(new)} 件）。")
 
 
 def main() -> None:
