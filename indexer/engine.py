@@ -205,17 +205,7 @@ class Snapshot:
     def bm25(self, leaves, field: str, term: str, k1: float, b: float, boost: float = 1.0,
              public_only: bool = False):
         """(docnums, BM25 weights) of one term; df, N and average length count only what the role sees."""
-        docs, tf = self.postings(leaves, field, term)
-        st = self.stats(public_only)
-        if public_only:
-            keep = st["visible"][docs]
-            docs, tf = docs[keep], tf[keep]
-        if not len(docs):
-            return docs, tf
-        df = len(docs)
-        idf = np.log(1.0 + (st["n"] - df + 0.5) / (df + 0.5))
-        norm = k1 * (1.0 - b + b * self.lengths[field][docs] / st["avg"][field])
-        return docs, (boost * idf * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
+        return self.bm25_many(leaves, field, [term], k1, b, boost, public_only)
 
     def bm25_many(self, leaves, field: str, terms: list[str], k1: float, b: float, boost: float = 1.0,
                   public_only: bool = False):
@@ -253,7 +243,3 @@ class Snapshot:
         first = np.unique(self.turn.codes[cand], return_index=True)[1]
         best = dict(zip(self.turn.codes[cand[first]].tolist(), cand[first].tolist(), strict=True))
         return np.array([best[t] for t in turns.tolist()], dtype=np.int64)
-
-    def turn_docs(self, turn: int) -> np.ndarray:
-        """Live passages of a turn in order."""
-        return np.nonzero((self.turn.codes == turn) & self.live)[0]

@@ -1,12 +1,12 @@
-"""Parse what a member types into Whoosh queries: keywords, "phrases", field filters, questions.
+"""Parse what a member types into keyword groups, phrases, filters and a mode (ranked in `indexer.ranking`).
 
-- Quoted text ("…" or “…”) is a phrase.
+- Quoted text ("…" or “…”) is a phrase, matched literally (width and spaces ignored).
 - Space-separated keywords must all match (AND); a keyword the analyzer splits (内製化 → 内製|化,
-  自治体クラウド → 自治|体|クラウド) matches as a phrase, so a compound is found as a whole.
+  自治体クラウド → 自治|体|クラウド) must have all its parts in one passage.
 - A natural-language question (particles, many content words, ？) is not ANDed: every content
-  word is an optional clause and BM25 weighs them (OR), so questions never come back empty.
+  word is optional and BM25 weighs them (OR), so questions never come back empty.
 - A keyword also matches the speaker's name (田村 finds 田村's turns), with a lower weight.
-- `field:value` tokens (speaker:, session:, type:, part:, from:, to:, role:) become filters.
+- `field:value` tokens (speaker:, session:, type:, part:, from:, to:) become filters.
 
 >>> p = parse_query('クラウド 契約 speaker:北条')
 >>> (p.mode, p.groups, p.filters)
@@ -19,13 +19,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from whoosh import query as Q
-
 from .analysis import STOP_POS, japanese_analyzer, morphemes
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 64
-SPEAKER_BOOST = 0.5
 FILTER_FIELDS = {
     "speaker": "speaker", "話者": "speaker", "発言者": "speaker",
     "session": "session", "回": "session",
@@ -111,35 +108,3 @@ def _parse_query(text: str) -> ParsedQuery:
             parsed.phrases.append(quoted)
             parsed.words.append(w)
     return parsed
-
-
-def _group_query(fieldname: str, terms: list[str], boost: float = 1.0) -> Q.Query:
-    if len(terms) == 1:
-        return Q.Term(fieldname, terms[0], boost=boost)
-    return Q.Phrase(fieldname, terms, boost=boost)
-
-
-def build_query(parsed: ParsedQuery, mode: str | None = None, title_boost: float = 0.0) -> Q.Query | None:
-    """The scored Whoosh query over `text`: AND of keyword groups, or OR over every term for questions.
-
-    Title words could only raise the score of passages that match on their own text (AndMaybe), but
-    that is off by default: with Whoosh's top-N optimisation AndMaybe dropped true top hits at small
-    limits (the top 10 differed from the first 10 of the top 20), and a title weight hurt JaQuAD.
-    """
-    mode = mode or parsed.mode
-    if parsed.empty:
-        return None
-    if mode == "or":
-        clauses: list[Q.Query] = [Q.Term("text", t) for t in parsed.terms]
-        clauses += [Q.Term("speaker_text", t, boost=SPEAKER_BOOST) for t in parsed.terms]
-        for terms, quoted in zip(parsed.groups, parsed.phrases, strict=True):
-            if quoted and len(terms) > 1:
-                clauses.append(Q.Phrase("text", terms, boost=2.0))
-        required: Q.Query = Q.Or(clauses)
-    else:
-        musts = [Q.Or([_group_query("text", terms), _group_query("speaker_text", terms, SPEAKER_BOOST)])
-                 for terms in parsed.groups]
-        required = Q.And(musts) if len(musts) > 1 else musts[0]
-    if not title_boost:
-        return required
-    return Q.AndMaybe(required, Q.Or([Q.Term("title", t, boost=title_boost) for t in parsed.terms]))

@@ -200,8 +200,7 @@ class KnowledgeBase:
         passage_text = fields.get("text", "")
         first = int(snap.turn_rep[snap.turn.codes[docnum]])
         head = fields if first == docnum else searcher.stored_fields(first)
-        full = head.get("turn_text") or (passage_text if fields.get("passage", 0) == 0 else "".join(
-            searcher.stored_fields(int(d)).get("text", "") for d in snap.turn_docs(int(snap.turn.codes[docnum]))))
+        full = head.get("turn_text") or passage_text  # a turn of one passage has no turn_text
         return Hit(
             id=fields["seg_id"],
             doc_id=fields["doc_id"],
