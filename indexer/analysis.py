@@ -13,16 +13,17 @@ thread-local, created lazily, never in the analyzer's pickled state.
 
 from __future__ import annotations
 
+import operator
 import re
 import threading
-from collections import OrderedDict
-from collections.abc import Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 
-from .normalize import fold
+from .normalize import fold, fold_text
 
 #: Bump when tokens change: an index built with another version is rebuilt.
 ANALYZER_VERSION = 5
@@ -78,6 +79,13 @@ def strip_gloss(lemma: str) -> str:
     return m.group(1) if m else lemma
 
 
+def _base_form(orth_base: str, surface: str) -> str:
+    """The base form from unidic's orthBase column (the surface when it has none), without gloss."""
+    if orth_base in ("", "*"):
+        return surface
+    return strip_gloss(orth_base) if "-" in orth_base else orth_base
+
+
 def _chunks(text: str) -> Iterator[tuple[int, str]]:
     """Lines of `text` (long lines cut after 。) with their offsets: MeCab is fastest on short input."""
     offset = 0
@@ -130,10 +138,7 @@ def _morphemes(text: str) -> list[Morpheme]:
             start = found if found >= 0 else pos
             end = start + len(surface)
             pos = end
-            if base in ("", "*"):
-                base = surface
-            elif "-" in base:
-                base = strip_gloss(base)
+            base = _base_form(base, surface)
             o_start, o_end = span(offset + start, offset + end)
             out.append(Morpheme(surface, base, tag, "" if reading == "*" else reading, o_start, o_end))
     return out
@@ -185,6 +190,16 @@ class JapaneseTokenizer(Tokenizer):
             yield t
 
 
+def is_stop(tag: str, base_form: str, stop_pos: frozenset[str] = STOP_POS,
+            stop_words: frozenset[str] = STOP_WORDS) -> bool:
+    """Whether a morpheme is left out of the index (particle, auxiliary, punctuation, common word).
+
+    >>> is_stop("助詞", "を"), is_stop("名詞", "内製")
+    (True, False)
+    """
+    return tag in stop_pos or base_form in stop_words or not base_form.strip()
+
+
 class PosStopFilter(Filter):
     """Drop particles, auxiliaries, punctuation, fillers and a few very common base forms.
 
@@ -199,7 +214,7 @@ class PosStopFilter(Filter):
     def __call__(self, tokens):
         kept = 0
         for t in tokens:
-            stop = t.tag in self.stop_pos or t.text in self.stop_words or not t.text.strip()
+            stop = is_stop(t.tag, t.text, self.stop_pos, self.stop_words)
             if stop:
                 if not t.removestops:
                     t.stopped = True
@@ -211,6 +226,17 @@ class PosStopFilter(Filter):
             yield t
 
 
+def fold_long_vowel(word: str) -> str:
+    """Drop the trailing long-vowel mark of a katakana word of four or more characters.
+
+    >>> fold_long_vowel("サーバー"), fold_long_vowel("キー")
+    ('サーバ', 'キー')
+    """
+    if len(word) >= 4 and word.endswith("ー") and _KATAKANA_WORD.match(word):
+        return word[:-1]
+    return word
+
+
 class ProlongedSoundFilter(Filter):
     """Fold a trailing long-vowel mark of katakana words of four or more characters (サーバー → サーバ).
 
@@ -220,13 +246,20 @@ class ProlongedSoundFilter(Filter):
 
     def __call__(self, tokens):
         for t in tokens:
-            text = t.text
-            if len(text) >= 4 and text.endswith("ー") and _KATAKANA_WORD.match(text):
-                t.text = text[:-1]
+            t.text = fold_long_vowel(t.text)
             yield t
 
 
 _CONTENT_RUN = re.compile(r"[0-9a-z\u3041-\u3096\u30a1-\u30fa\u30fc\u3400-\u9fff\uf900-\ufaff々〆ヵヶ]+")
+
+
+def _content_runs(text: str) -> list[str]:
+    return _CONTENT_RUN.findall(fold_text(text or "").lower())
+
+
+def _bigram_strings(text: str) -> Iterator[str]:
+    for run in _content_runs(text):
+        yield from map(operator.add, run[:-1], run[1:])
 
 
 class BigramTokenizer(Tokenizer):
@@ -248,17 +281,14 @@ class BigramTokenizer(Tokenizer):
                  removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
                  mode: str = "", **kwargs) -> Iterator[Token]:  # type: ignore[override]
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        text = fold(value or "").text.lower()
         pos = start_pos
-        for m in _CONTENT_RUN.finditer(text):
-            run = m.group(0)
-            for i in range(len(run) - 1):
-                t.text = run[i:i + 2]
-                t.boost, t.stopped = 1.0, False
-                if positions:
-                    t.pos = pos
-                    pos += 1
-                yield t
+        for gram in _bigram_strings(value):
+            t.text = gram
+            t.boost, t.stopped = 1.0, False
+            if positions:
+                t.pos = pos
+                pos += 1
+            yield t
 
 
 def bigram_analyzer():
@@ -382,3 +412,89 @@ def snippet_spans(text: str, terms: list[str], query: str = "") -> list[tuple[in
     if not spans and query:
         spans = rough_spans(text, [g for g in bigrams(query) if not _HIRAGANA2.match(g)])
     return spans
+
+
+# -- indexing fast path -----------------------------------------------------------------------------
+# The same analysis as the analyzers above, returning term counts instead of Token objects (a large
+# archive is indexed several times faster). tests/test_analysis.py checks they agree on any text.
+
+_ROW_CACHE_LIMIT = 500_000
+
+
+def _row_terms(row: str) -> tuple[str, str] | None:
+    """The (text term, reading) of one line of tagger output; None for a stop word."""
+    surface, tag, base, reading = (row.split("\t") + ["", "", ""])[:4]
+    base = _base_form(base, surface)
+    if is_stop(tag, base):
+        return None
+    return fold_long_vowel(base.lower()), ("" if reading == "*" else reading)
+
+
+def _count_terms(text: str) -> tuple[dict[str, int], dict[str, int]]:
+    words: dict[str, int] = {}
+    readings: dict[str, int] = {}
+    parse = _tagger().parse
+    cache = getattr(_local, "rows", None)  # tagger lines repeat (Zipf): analyse each distinct one once
+    if cache is None or len(cache) > _ROW_CACHE_LIMIT:
+        cache = _local.rows = {}
+    for _, chunk in _chunks(fold_text(text or "")):
+        for row in parse(chunk).split("\n"):
+            try:
+                terms = cache[row]
+            except KeyError:
+                terms = cache[row] = _row_terms(row) if row else None
+            if terms is None:
+                continue
+            word, reading = terms
+            words[word] = words.get(word, 0) + 1
+            if reading:
+                readings[reading] = readings.get(reading, 0) + 1
+    return words, readings
+
+
+def term_counts(text: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Counts of the terms `japanese_analyzer` and `reading_analyzer` give for `text` (one tagging).
+
+    >>> term_counts("内製化を進めた内製")
+    ({'内製': 2, '化': 1, '進める': 1}, {'ナイセイ': 2, 'カ': 1, 'ススメ': 1})
+    """
+    memo = getattr(_local, "counts", None)  # a passage's text and reading fields: one tagging
+    if memo is None:
+        memo = _local.counts = OrderedDict()
+    out = memo.get(text)
+    if out is None:
+        out = memo[text] = _count_terms(text)
+        if len(memo) > 4:
+            memo.popitem(last=False)
+    return out
+
+
+def text_counts(text: str) -> dict[str, int]:
+    """Counts of the terms `japanese_analyzer` gives for `text`."""
+    return term_counts(text)[0]
+
+
+def reading_counts(text: str) -> dict[str, int]:
+    """Counts of the terms `reading_analyzer` gives for `text`."""
+    return term_counts(text)[1]
+
+
+def bigram_counts(text: str) -> dict[str, int]:
+    """Counts of the terms `bigram_analyzer` gives for `text`.
+
+    >>> bigram_counts("内製と内製")
+    {'内製': 2, '製と': 1, 'と内': 1}
+    """
+    out: Counter[str] = Counter()
+    for run in _content_runs(text):
+        out.update(map(operator.add, run[:-1], run[1:]))
+    return dict(out)
+
+
+def term_counter(analyzer) -> Callable[[str], dict[str, int]] | None:
+    """The fast counting function equivalent to `analyzer`, if it is one of this module's analyzers."""
+    for known, counter in ((japanese_analyzer(), text_counts), (reading_analyzer(), reading_counts),
+                           (bigram_analyzer(), bigram_counts)):
+        if analyzer == known:
+            return counter
+    return None

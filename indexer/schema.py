@@ -13,7 +13,7 @@ from .analysis import ANALYZER_VERSION, bigram_analyzer, japanese_analyzer, read
 
 #: Bump when the schema changes. With ANALYZER_VERSION it is stored beside the index;
 #: an index of another version is refused and rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 VERSION = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION}
 
 #: Columns read into arrays by the ranking engine (indexer.engine); each is a sortable field.
@@ -49,10 +49,10 @@ def make_schema() -> Schema:
         question_id=ID(stored=True, sortable=True),
         start=STORED,
         end=STORED,
-        title=TEXT(analyzer=analyzer, stored=True),
-        speaker_text=TEXT(analyzer=analyzer),
+        title=TEXT(analyzer=analyzer, stored=True, phrase=False),
+        speaker_text=TEXT(analyzer=analyzer, phrase=False),
         speaker_reading=KEYWORD(scorable=True),
-        text=TEXT(analyzer=analyzer, stored=True),
+        text=TEXT(analyzer=analyzer, stored=True, phrase=False),
         bigram=TEXT(analyzer=bigram_analyzer(), phrase=False),
         reading=TEXT(analyzer=reading_analyzer(), phrase=False),
         doc_meta=STORED,

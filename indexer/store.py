@@ -7,18 +7,22 @@ program created. Never open an index that came from an upload or another machine
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from queue import Empty
 
 from whoosh import index as whoosh_index
 from whoosh.index import LockError
 from whoosh.query import Term
 
 from .analysis import name_readings
+from .bulk import BulkWriter
 from .engine import Engine
 from .errors import IndexError_
 from .models import Document, Segment
@@ -137,9 +141,10 @@ class Index:
         except (OSError, ValueError):
             return None
 
-    def writer(self, **kwargs):
+    def writer(self) -> BulkWriter:
+        """A writer holding the index's write lock (the Japanese "busy" error after WRITE_TIMEOUT)."""
         try:
-            return self.ix.writer(timeout=WRITE_TIMEOUT, **kwargs)
+            return BulkWriter(self.ix, timeout=WRITE_TIMEOUT)
         except LockError:
             raise IndexError_("他の更新作業が進行中のため、索引を更新できませんでした。しばらくしてからやり直してください。") from None
 
@@ -163,23 +168,28 @@ class Index:
             progress: Callable[[int, int], None] | None = None) -> list[str]:
         """Add or replace documents in one commit (searchers see all of them or none).
 
-        `progress(done, total)` is called as documents are added (the commit follows)."""
-        done = []
+        With `procs` > 1 and an empty index, the documents are indexed by that many processes, one
+        segment each. `progress(done, total)` is called as documents are added (the commit follows)."""
         docs = list(docs)
-        w = self.writer(procs=procs, limitmb=256, multisegment=procs > 1) if procs > 1 else self.writer()
+        w = self.writer()
         try:
-            for doc in docs:
+            if procs > 1 and len(docs) > 1 and not w.segments:
+                segments = _parallel_segments(self.path, docs, procs, progress)
+                w._close_segment()  # noqa: SLF001 - the parent's own segment stays empty
+                w._commit_toc(segments)  # noqa: SLF001 - as Whoosh's multi-segment writer commits
+                w._finish()  # noqa: SLF001
+                return [doc.id for doc in docs]
+            for n, doc in enumerate(docs, 1):
                 w.delete_by_term("doc_id", doc.id)
                 for rec in _records(doc):
                     w.add_document(**rec)
-                done.append(doc.id)
                 if progress is not None:
-                    progress(len(done), len(docs))
+                    progress(n, len(docs))
         except BaseException:
             w.cancel()
             raise
         w.commit()
-        return done
+        return [doc.id for doc in docs]
 
     def remove(self, doc_id: str) -> int:
         """Remove a document by id; returns the number of passages deleted."""
@@ -194,6 +204,62 @@ class Index:
         else:
             w.cancel()
         return n
+
+
+def _split(docs: list[Document], parts: int) -> list[list[Document]]:
+    """`docs` in order, cut into `parts` runs of about equal text length."""
+    sizes = [sum(len(s.text) for s in d.segments) + 1 for d in docs]
+    total, out, run, acc = sum(sizes), [], [], 0
+    for doc, size in zip(docs, sizes, strict=True):
+        run.append(doc)
+        acc += size
+        if acc >= total * (len(out) + 1) / parts and len(out) < parts - 1:
+            out.append(run)
+            run = []
+    out.append(run)
+    return [r for r in out if r]
+
+
+_progress_queue = None
+
+
+def _init_worker(queue) -> None:
+    global _progress_queue
+    _progress_queue = queue
+
+
+def _segment_of(index_dir: str, docs: list[Document]):
+    """Worker process: index `docs` into a new segment of the index (the parent holds the lock)."""
+    ix = whoosh_index.open_dir(index_dir)
+    w = BulkWriter(ix, _lk=False)
+    for doc in docs:
+        for rec in _records(doc):
+            w.add_document(**rec)
+        if _progress_queue is not None:
+            _progress_queue.put(1)
+    return w._finalize_segment()  # noqa: SLF001 - as Whoosh's multi-segment sub-writers do
+
+
+def _parallel_segments(path: Path, docs: list[Document], procs: int,
+                       progress: Callable[[int, int], None] | None) -> list:
+    ctx = multiprocessing.get_context("spawn")  # not fork: the app calls this from a threaded server
+    parts = _split(docs, procs)
+    queue = ctx.Queue()
+    with ProcessPoolExecutor(len(parts), mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
+        futures = [pool.submit(_segment_of, str(path), part) for part in parts]
+        done = 0
+        while not all(f.done() for f in futures):
+            try:
+                queue.get(timeout=0.2)
+            except Empty:
+                continue
+            done += 1
+            if progress is not None:
+                progress(done, len(docs))
+        segments = [f.result() for f in futures]
+    if progress is not None and done < len(docs):
+        progress(len(docs), len(docs))
+    return segments
 
 
 def build_index(path: str | Path, docs: Iterable[Document], procs: int = 1) -> Index:

@@ -7,7 +7,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.analysis import analyze, japanese_analyzer, morphemes, strip_gloss
+from indexer.analysis import (
+    analyze,
+    bigram_analyzer,
+    bigram_counts,
+    japanese_analyzer,
+    morphemes,
+    reading_analyzer,
+    reading_counts,
+    strip_gloss,
+    term_counter,
+    text_counts,
+)
 
 
 @pytest.mark.parametrize(
@@ -90,3 +101,47 @@ def test_analyzer_never_raises_and_offsets_stay_inside(text):
 def test_folding_offsets_cover_original_characters(text):
     for m in morphemes(text):
         assert 0 <= m.start < m.end <= len(text)
+
+
+# -- the indexing fast path gives the analyzers' own terms --------------------------------------------
+FAST_CASES = [
+    "内製化を進めた内製",
+    "ＤＸとサーバーの更新。ｸﾗｳﾄﾞ移行は①から㈱まで",
+    "LGWAN-ASPの活用\n\n行を分けた本文、サーバー、サーバ。",
+    "ほうじょう座長と菅原さんが質問しました？！",
+    "",
+    "   \t\n",
+]
+
+
+def _analyzer_counts(analyzer, text):
+    counts = {}
+    for t in analyzer(text):
+        counts[t.text] = counts.get(t.text, 0) + 1
+    return counts
+
+
+def _assert_fast_path_agrees(text):
+    assert text_counts(text) == _analyzer_counts(japanese_analyzer(), text)
+    assert reading_counts(text) == _analyzer_counts(reading_analyzer(), text)
+    assert bigram_counts(text) == _analyzer_counts(bigram_analyzer(), text)
+
+
+@pytest.mark.parametrize("text", FAST_CASES)
+def test_fast_counts_equal_the_analyzers(text):
+    _assert_fast_path_agrees(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("内製化をクラウドｸﾗｳﾄﾞサーバー進めたＤＸdx　 \n。、①㈱ほうじょう々ー")), max_size=60))
+def test_fast_counts_equal_the_analyzers_on_any_text(text):
+    _assert_fast_path_agrees(text)
+
+
+def test_term_counter_knows_only_this_modules_analyzers():
+    from whoosh.analysis import StandardAnalyzer
+
+    assert term_counter(japanese_analyzer()) is text_counts
+    assert term_counter(reading_analyzer()) is reading_counts
+    assert term_counter(bigram_analyzer()) is bigram_counts
+    assert term_counter(StandardAnalyzer()) is None
