@@ -17,6 +17,7 @@ import numpy as np
 from whoosh.analysis import IDTokenizer
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.fields import ID
+from whoosh.filedb.filetables import _lengths as hash_record_lengths
 from whoosh.formats import Existence, Frequency
 from whoosh.system import emptybytes, pack_int, pack_long, pack_uint, pack_ushort, unpack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -132,6 +133,7 @@ class BulkWriter(SegmentWriter):
         if any(f.vector or f.separate_spelling() for _, f in self.schema.items()):
             raise ValueError("BulkWriter does not write term vectors or spelling words")
         self._counters = {name: _fast_counter(field) for name, field in self.schema.items()}
+        self._columns: dict = {}
         self.pool = ArrayPool(self.schema, {name for name, c in self._counters.items()
                                             if c is not None and c is not _IDENTIFIER})
 
@@ -142,6 +144,7 @@ class BulkWriter(SegmentWriter):
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, fieldnames)
         perdoc.start_doc(docnum)
+        stored, fieldlengths = perdoc._storedfields, perdoc._fieldlengths  # noqa: SLF001
         try:
             for fieldname in fieldnames:
                 value = fields[fieldname]
@@ -161,15 +164,31 @@ class BulkWriter(SegmentWriter):
                     if field.scorable:
                         length = sum(freq for _, freq, _, _ in items)
                     pool.field(fieldname).extend(docnum, [(b, w, v) for b, _, w, v in items])
-                perdoc.add_field(fieldname, field, value if field.stored else None, length)
+                # W3PerDocWriter.add_field and add_column_value, with the column writers looked up once
+                if field.stored:
+                    stored[fieldname] = value
+                if length:
+                    self._column(f"_{fieldname}_len", LENGTHS_COLUMN).add(docnum, length_to_byte(length))
+                    fieldlengths[fieldname] += length
                 if field.column_type:
-                    perdoc.add_column_value(fieldname, field.column_type, field.to_column_value(value))
+                    cv = value.encode("utf-8") if type(field) is ID else field.to_column_value(value)
+                    self._column(fieldname, field.column_type).add(docnum, cv)
         except ValueError:
             perdoc.cancel_doc()
             raise
         perdoc.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _column(self, name: str, column):
+        """The per-document writer's column writer `name`, created on first use."""
+        writer = self._columns.get(name)
+        if writer is None:
+            perdoc = self.perdocwriter
+            if not perdoc._has_column(name):  # noqa: SLF001
+                perdoc._create_column(name, column)  # noqa: SLF001
+            writer = self._columns[name] = perdoc._get_column(name)  # noqa: SLF001
+        return writer
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
@@ -287,10 +306,18 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     fixed_bytes = values if isinstance(values, bytes) else None
     bstart_l, bend_l = bstart.tolist(), bend.tolist()
     pack_terminfo = W3TermInfo._struct.pack  # noqa: SLF001
+    pack_lengths = hash_record_lengths.pack
+    # The term infos go straight into the terms table (HashWriter.add, batched per field).
+    hashfn, buckets, positions = tindex.hashfn, tindex.buckets, tindex.index
+    if terms and key_prefix + terms[0] <= tindex.lastkey:
+        raise ValueError("terms must be written in increasing order")
+    offset = postfile.tell()
+    tpos = tindex.dbfile.tell()
+    records: list[bytes] = []
     first = 0
     for btext, nb in zip(terms, nblocks.tolist(), strict=True):
-        startoffset = postfile.tell()
-        postfile.write(WHOOSH3_HEADER_MAGIC)
+        startoffset = offset
+        parts = [WHOOSH3_HEADER_MAGIC]
         weight, df, minlength, maxlength, maxweight = 0, 0, None, 0, 0
         last = first + nb - 1
         for j in range(first, last + 1):
@@ -318,9 +345,7 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
             bmaxw = b_maxw[j] if b_maxw[j] > 0 else 0
             infobytes = dumps((b1 - b0, docs[b1 - 1], bmaxw, comp, b_minbyte[j], b_maxbyte[j]), 2)
             blocklength = len(infobytes) + len(databytes)
-            postfile.write_int(-blocklength if j == last else blocklength)
-            postfile.write(infobytes)
-            postfile.write(databytes)
+            parts += (pack_int(-blocklength if j == last else blocklength), infobytes, databytes)
             # the term's statistics, as W3TermInfo.add_block accumulates them
             weight += b_wsum[j]
             df += b1 - b0
@@ -331,8 +356,21 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
                 minlength = min(minlength, ml)
             maxlength = max(maxlength, b_maxlen[j])
             maxweight = max(maxweight, bmaxw)
+        data = emptybytes.join(parts)
+        postfile.write(data)
+        offset += len(data)
         info = pack_terminfo(0, weight, df, 0 if minlength is None else length_to_byte(minlength),
                              length_to_byte(maxlength), maxweight, docs[bstart_l[first]], docs[bend_l[last] - 1])
-        tindex.add(key_prefix + btext, info + pack_long(startoffset) + pack_int(postfile.tell() - startoffset))
+        key = key_prefix + btext
+        value = info + pack_long(startoffset) + pack_int(offset - startoffset)
+        record = pack_lengths(len(key), len(value)) + key + value
+        records.append(record)
+        positions.append(tpos)
+        h = hashfn(key)
+        buckets[h & 255].append((h, tpos))
+        tpos += len(record)
         first = last + 1
+    tindex.dbfile.write(emptybytes.join(records))
+    if terms:
+        tindex.lastkey = key_prefix + terms[-1]
     fw.finish_field()

@@ -13,9 +13,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 
+from .bulk import length_bytes
 from .schema import ARRAY_COLUMNS, SCORED_FIELDS
 
 _LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
@@ -40,11 +40,20 @@ def _read_column(reader, name: str, n: int) -> np.ndarray:
 
 
 def _read_lengths(reader, field: str, n: int) -> np.ndarray:
-    perdoc = reader._perdoc  # noqa: SLF001 - the one place that reads Whoosh's length column
-    col = perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN) if perdoc.has_column(f"_{field}_len") else None
-    if col is None:
-        return np.zeros(n, dtype=np.float32)
-    return _LENGTHS[np.fromiter((col[i] or 0 for i in range(n)), dtype=np.uint8, count=n)]
+    return _LENGTHS[length_bytes(reader._perdoc, field, n)]  # noqa: SLF001
+
+
+def _read_numbers(reader, name: str, n: int) -> np.ndarray:
+    """A 4-byte NumericColumn of a segment as an int32 array (documents past the last value are 0)."""
+    out = np.zeros(n, dtype=np.int32)
+    if not reader.has_column(name):
+        return out
+    col = reader.column_reader(name, translate=False)
+    count = min(col._count, n)  # noqa: SLF001
+    if count:
+        raw = col._dbfile.get(col._basepos, count * 4)  # noqa: SLF001
+        out[:count] = np.frombuffer(raw, dtype=">i4")
+    return out
 
 
 def _read_postings(reader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +83,7 @@ class SegmentArrays:
         self.n = n
         self.columns = {name: _read_column(reader, name, n) for name in ARRAY_COLUMNS}
         self.lengths = {f: _read_lengths(reader, f, n) for f in SCORED_FIELDS}
+        self.order = _read_numbers(reader, "turn_order", n)
 
 
 class Engine:
@@ -160,6 +170,7 @@ class Snapshot:
         self.date = np.array([int(d.replace("-", "")) if len(d) == 10 else 0 for d in dates], dtype=np.int32)
         self.lengths = {f: np.concatenate([a.lengths[f] for a in arrays]) if arrays else np.zeros(0, np.float32)
                         for f in SCORED_FIELDS}
+        self.order = np.concatenate([a.order for a in arrays]) if arrays else np.zeros(0, np.int32)
         # answer turn → its question's turn (for Q&A propagation)
         q = cols["question_id"].astype(str)
         has_q = (q != "") & live

@@ -7,13 +7,14 @@ document's own metadata (`doc_meta`) and its title (indexed once per document).
 
 from __future__ import annotations
 
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import NumericColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 
 from .analysis import ANALYZER_VERSION, bigram_analyzer, japanese_analyzer, reading_analyzer
 
 #: Bump when the schema changes. With ANALYZER_VERSION it is stored beside the index;
 #: an index of another version is refused and rebuilt.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 VERSION = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION}
 
 #: Columns read into arrays by the ranking engine (indexer.engine); each is a sortable field.
@@ -34,8 +35,9 @@ def make_schema() -> Schema:
         id=ID(stored=True, unique=True),
         seg_id=ID(stored=True, sortable=True),
         doc_id=ID(stored=True, sortable=True),
-        order=NUMERIC(stored=True, sortable=True),
-        passage=NUMERIC(stored=True),
+        order=STORED,
+        turn_order=COLUMN(NumericColumn("i")),  # the turn's order as an array (date sort)
+        passage=STORED,
         offset=STORED,
         session=ID(stored=True, sortable=True),
         date=ID(stored=True, sortable=True),

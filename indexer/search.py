@@ -82,10 +82,6 @@ def _isin(col, values: list[str]) -> np.ndarray:
     return np.isin(col.codes, codes)
 
 
-def _orders(snap: Snapshot, searcher, docs: np.ndarray) -> np.ndarray:
-    return np.array([searcher.stored_fields(int(d)).get("order", 0) for d in docs], dtype=np.int64)
-
-
 class KnowledgeBase:
     """Read access to one index, always on behalf of a role."""
 
@@ -173,7 +169,7 @@ class KnowledgeBase:
             return result
         if sort in ("date", "date_asc"):
             reps = snap.turn_rep[turns]
-            key_date = snap.date[reps].astype(np.int64) * 100_000 + _orders(snap, searcher, reps)
+            key_date = snap.date[reps].astype(np.int64) * 100_000 + snap.order[reps]
             order = np.argsort(-key_date if sort == "date" else key_date, kind="stable")
         else:
             order = np.argsort(-ranked.turn_scores[turns], kind="stable")

@@ -58,6 +58,7 @@ def _records(doc: Document) -> Iterable[dict]:
                 "seg_id": seg_id,
                 "doc_id": doc.id,
                 "order": seg.order,
+                "turn_order": seg.order,
                 "passage": k,
                 "offset": offset,
                 "session": str(doc.session) if doc.session is not None else "",
