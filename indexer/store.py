@@ -31,6 +31,8 @@ from .schema import VERSION, make_schema, split_passages
 VERSION_FILE = "kb-version.json"
 DEFAULT_INDEX = ".kb/index"
 WRITE_TIMEOUT = 30.0
+#: Most text one build process indexes into one segment (its postings are held in memory: ~1.5 GB).
+PART_CHARS = 8_000_000
 
 
 def default_index_dir() -> Path:
@@ -170,7 +172,7 @@ class Index:
         """Add or replace documents in one commit (searchers see all of them or none).
 
         With `procs` > 1 and an empty index, the documents are indexed by that many processes, one
-        segment each. `progress(done, total)` is called as documents are added (the commit follows)."""
+        segment per process (or per PART_CHARS of text). `progress(done, total)` is called as documents are added (the commit follows)."""
         docs = list(docs)
         w = self.writer()
         try:
@@ -244,9 +246,11 @@ def _segment_of(index_dir: str, docs: list[Document]):
 def _parallel_segments(path: Path, docs: list[Document], procs: int,
                        progress: Callable[[int, int], None] | None) -> list:
     ctx = multiprocessing.get_context("spawn")  # not fork: the app calls this from a threaded server
-    parts = _split(docs, procs)
+    chars = sum(len(s.text) for d in docs for s in d.segments)
+    parts = _split(docs, max(procs, -(-chars // PART_CHARS)))
     queue = ctx.Queue()
-    with ProcessPoolExecutor(len(parts), mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
+    with ProcessPoolExecutor(min(procs, len(parts)), mp_context=ctx, initializer=_init_worker,
+                             initargs=(queue,)) as pool:
         futures = [pool.submit(_segment_of, str(path), part) for part in parts]
         done = 0
         while not all(f.done() for f in futures):
