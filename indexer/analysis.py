@@ -26,7 +26,7 @@ from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 from .normalize import fold, fold_text
 
 #: Bump when tokens change: an index built with another version is rebuilt.
-ANALYZER_VERSION = 5
+ANALYZER_VERSION = 6
 
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "感動詞", "接続詞", "代名詞"})
 STOP_WORDS = frozenset(
@@ -305,6 +305,41 @@ def bigrams(text: str) -> list[str]:
     return list(dict.fromkeys(t.text for t in BigramTokenizer()(text)))
 
 
+#: Parts of speech joined into a compound's reading (内製 + 化, 自治 + 体 + クラウド).
+COMPOUND_POS = frozenset({"名詞", "接頭辞", "接尾辞"})
+
+
+class CompoundReadingFilter(Filter):
+    """After each run of two or more nouns (with prefixes and suffixes) that all have a reading, add one
+    token for the whole run, so a kana query finds the compound (ないせいか → 内製化).
+
+    >>> [t.reading for t in CompoundReadingFilter()(JapaneseTokenizer()("内製化を"))][-2:]
+    ['ナイセイカ', 'ヲ']
+    """
+
+    def __call__(self, tokens):
+        run: list[tuple[str, str]] = []
+        for t in tokens:
+            if t.tag in COMPOUND_POS and t.reading:
+                run.append((t.surface, t.reading))
+                yield t
+                continue
+            if len(run) > 1:
+                yield _compound_token(run, t)
+            run = []
+            yield t
+        if len(run) > 1:
+            yield _compound_token(run, None)
+
+
+def _compound_token(run: list[tuple[str, str]], like: Token | None) -> Token:
+    t = Token(removestops=like.removestops if like is not None else True)
+    t.text = t.surface = "".join(s for s, _ in run)
+    t.reading = "".join(r for _, r in run)
+    t.tag, t.boost, t.stopped = "名詞", 1.0, False
+    return t
+
+
 class ReadingFilter(Filter):
     """Replace each content word by its reading in katakana (菅原 → スガワラ); words without one are dropped."""
 
@@ -316,8 +351,9 @@ class ReadingFilter(Filter):
 
 
 def reading_analyzer():
-    """The analyzer of the `reading` field: readings of the content words, so kana finds kanji."""
-    return JapaneseTokenizer() | PosStopFilter() | ReadingFilter()
+    """The analyzer of the `reading` field: readings of the content words and of noun compounds, so kana
+    finds kanji."""
+    return JapaneseTokenizer() | CompoundReadingFilter() | PosStopFilter() | ReadingFilter()
 
 
 def to_katakana(text: str) -> str | None:
@@ -421,13 +457,13 @@ def snippet_spans(text: str, terms: list[str], query: str = "") -> list[tuple[in
 _ROW_CACHE_LIMIT = 500_000
 
 
-def _row_terms(row: str) -> tuple[str, str] | None:
-    """The (text term, reading) of one line of tagger output; None for a stop word."""
+def _row_terms(row: str) -> tuple[str | None, str, bool]:
+    """(text term or None for a stop word, reading, part of a compound?) of one line of tagger output."""
     surface, tag, base, reading = (row.split("\t") + ["", "", ""])[:4]
     base = _base_form(base, surface)
-    if is_stop(tag, base):
-        return None
-    return fold_long_vowel(base.lower()), ("" if reading == "*" else reading)
+    reading = "" if reading == "*" else reading
+    word = None if is_stop(tag, base) else fold_long_vowel(base.lower())
+    return word, reading, tag in COMPOUND_POS and bool(reading)
 
 
 def _count_terms(text: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -437,18 +473,30 @@ def _count_terms(text: str) -> tuple[dict[str, int], dict[str, int]]:
     cache = getattr(_local, "rows", None)  # tagger lines repeat (Zipf): analyse each distinct one once
     if cache is None or len(cache) > _ROW_CACHE_LIMIT:
         cache = _local.rows = {}
+    run: list[str] = []  # readings of the current noun run (CompoundReadingFilter)
     for _, chunk in _chunks(fold_text(text or "")):
         for row in parse(chunk).split("\n"):
-            try:
-                terms = cache[row]
-            except KeyError:
-                terms = cache[row] = _row_terms(row) if row else None
-            if terms is None:
+            if not row:
                 continue
-            word, reading = terms
+            try:
+                word, reading, joins = cache[row]
+            except KeyError:
+                word, reading, joins = cache[row] = _row_terms(row)
+            if joins:
+                run.append(reading)
+            else:
+                if len(run) > 1:
+                    whole = "".join(run)
+                    readings[whole] = readings.get(whole, 0) + 1
+                run = []
+            if word is None:
+                continue
             words[word] = words.get(word, 0) + 1
             if reading:
                 readings[reading] = readings.get(reading, 0) + 1
+    if len(run) > 1:
+        whole = "".join(run)
+        readings[whole] = readings.get(whole, 0) + 1
     return words, readings
 
 
@@ -456,7 +504,7 @@ def term_counts(text: str) -> tuple[dict[str, int], dict[str, int]]:
     """Counts of the terms `japanese_analyzer` and `reading_analyzer` give for `text` (one tagging).
 
     >>> term_counts("内製化を進めた内製")
-    ({'内製': 2, '化': 1, '進める': 1}, {'ナイセイ': 2, 'カ': 1, 'ススメ': 1})
+    ({'内製': 2, '化': 1, '進める': 1}, {'ナイセイ': 2, 'カ': 1, 'ナイセイカ': 1, 'ススメ': 1})
     """
     memo = getattr(_local, "counts", None)  # a passage's text and reading fields: one tagging
     if memo is None:

@@ -64,3 +64,10 @@ def test_kana_finds_kanji_names(kb, query, speaker):
 
 def test_kana_finds_kanji_words(kb):
     assert kb.search("ぼうさい", role="public").total >= 1  # 防災
+
+
+@pytest.mark.parametrize("query, word", [("ないせいか", "内製化"), ("けっさいしすてむ", "決裁システム")])
+def test_kana_finds_kanji_compounds(kb, query, word):
+    """A compound's whole reading is indexed too (内製 + 化 → ナイセイカ)."""
+    hits = kb.search(query, role="member").hits
+    assert hits and word in hits[0].text
