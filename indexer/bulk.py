@@ -28,11 +28,19 @@ from .analysis import term_counter
 _LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 
 
+class Vocabulary(dict):
+    """Term → number, numbering a new term on first lookup (`vocabulary[term]` never fails)."""
+
+    def __missing__(self, term) -> int:
+        number = self[term] = len(self)
+        return number
+
+
 class FieldPostings:
     """The postings of one field, in the order they were added."""
 
     def __init__(self, intern: bool):
-        self.terms: dict = {}
+        self.terms = Vocabulary()
         self.tids = array("i")
         self.docs = array("i")
         self.weights = array("d")
@@ -44,7 +52,7 @@ class FieldPostings:
     def extend(self, docnum: int, items: list[tuple[bytes, float, bytes]]) -> None:
         """Add one document's (term bytes, weight, value bytes) postings."""
         terms = self.terms
-        self.tids.extend([terms.setdefault(b, len(terms)) for b, _, _ in items])
+        self.tids.extend([terms[b] for b, _, _ in items])
         self.docs.extend([docnum] * len(items))
         self.weights.extend([w for _, w, _ in items])
         if self._interned is None:
@@ -55,8 +63,7 @@ class FieldPostings:
 
     def add_identifier(self, docnum: int, btext: bytes) -> None:
         """Add the one term of an ID field (weight 1, no value)."""
-        terms = self.terms
-        self.tids.append(terms.setdefault(btext, len(terms)))
+        self.tids.append(self.terms[btext])
         self.docs.append(docnum)
         self.weights.append(1.0)
         self.values.append(emptybytes)
@@ -80,8 +87,7 @@ class FrequencyPostings(FieldPostings):
 
     def count(self, docnum: int, counts: dict[str, int]) -> None:
         """Add one document's term counts."""
-        terms = self.terms
-        self.tids.extend([terms.setdefault(w, len(terms)) for w in counts])
+        self.tids.extend(map(self.terms.__getitem__, counts))
         self.docs.extend([docnum] * len(counts))
         self.freqs.extend(counts.values())
 

@@ -247,7 +247,7 @@ def _parallel_segments(path: Path, docs: list[Document], procs: int,
                        progress: Callable[[int, int], None] | None) -> list:
     ctx = multiprocessing.get_context("spawn")  # not fork: the app calls this from a threaded server
     chars = sum(len(s.text) for d in docs for s in d.segments)
-    parts = _split(docs, max(procs, -(-chars // PART_CHARS)))
+    parts = _split(docs, procs * -(-chars // (PART_CHARS * procs)))  # a multiple of procs: no idle round
     queue = ctx.Queue()
     with ProcessPoolExecutor(min(procs, len(parts)), mp_context=ctx, initializer=_init_worker,
                              initargs=(queue,)) as pool:
