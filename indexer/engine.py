@@ -183,6 +183,7 @@ class Snapshot:
         rep[self.turn.codes[live_docs][::-1]] = live_docs[::-1]
         self.turn_rep = rep  # first live passage of each turn (-1: none)
         self._stats: dict = {}
+        self._idf: dict[tuple[str, str, bool], float] = {}  # (field, term, public_only) → IDF, on demand
         self.titles: dict[str, str] = {}  # doc id → title, filled on demand
         self.squashed: dict[int, str] = {}  # docnum → folded text without spaces (phrase checks)
 
@@ -212,6 +213,16 @@ class Snapshot:
                 avg[f] = float(have.mean()) if len(have) else 1.0
             self._stats[public_only] = {"n": max(n_vis, 1), "avg": avg, "visible": visible}
         return self._stats[public_only]
+
+    def idf(self, leaves, field: str, term: str, public_only: bool = False) -> float:
+        """BM25 IDF of one term (as in `bm25_many`), counted over what the role sees; cached per snapshot."""
+        key = (field, term, public_only)
+        if key not in self._idf:
+            st = self.stats(public_only)
+            docs = self.postings(leaves, field, term)[0]
+            df = int(st["visible"][docs].sum()) if public_only else len(docs)
+            self._idf[key] = float(np.log(1.0 + (st["n"] - df + 0.5) / (df + 0.5)))
+        return self._idf[key]
 
     def bm25(self, leaves, field: str, term: str, k1: float, b: float, boost: float = 1.0,
              public_only: bool = False):

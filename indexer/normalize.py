@@ -11,6 +11,7 @@ so `fold` returns, for every folded character, its start and end offset in the o
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -72,6 +73,32 @@ def fold(text: str) -> Folded:
         ends.extend([j] * len(piece))
         i = j
     return Folded("".join(out), starts, ends)
+
+
+def _char_class(codepoints: list[int]) -> str:
+    """A regex character class of the code points, consecutive ones as ranges."""
+    parts: list[str] = []
+    start = prev = codepoints[0]
+    for cp in [*codepoints[1:], -1]:
+        if cp != prev + 1:
+            first, last = re.escape(chr(start)), re.escape(chr(prev))
+            parts.append(first if start == prev else f"{first}-{last}")
+            start = cp
+        prev = cp
+    return "[" + "".join(parts) + "]"
+
+
+_FOLDED_CHARS = re.compile(_char_class(sorted(_TABLE)))
+
+
+def fold_chars(text: str) -> str:
+    """Fold each character on its own (full-width letters and digits, half-width kana, spaces …), without
+    offsets or composing voiced marks: cheaper than `fold_text`, for comparing text with folded terms.
+
+    >>> fold_chars("ＤＸ　２０２０")
+    'DX 2020'
+    """
+    return _FOLDED_CHARS.sub(lambda m: _TABLE[ord(m.group())], text)
 
 
 def fold_text(text: str) -> str:

@@ -7,22 +7,27 @@ answers found through their question.
 - Questions (OR): every content term adds its BM25 weight; a turn scores as its best passage
   (a window of the turn), so one long speech covering many topics does not win by length.
 - An answer turn inherits a share of its question's score, so a question is returned with its answer.
+- A question's top turns (the first page) are re-ranked by how much of the question's wording one
+  sentence of their best passage holds (IDF-weighted character bigrams; `RankParams.rerank_weight`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .analysis import bigrams, to_katakana
 from .engine import Snapshot
-from .normalize import fold_text
+from .normalize import fold_chars, fold_text
 from .query import ParsedQuery
 from .synonyms import Synonyms
 
 MAX_BIGRAMS = 160  # bigrams of one question scored (a pasted page must not slow everyone down)
 PHRASE_CANDIDATES = 20_000  # passages checked against the stored text for one quoted phrase
+_SENTENCE_END = re.compile(r"[。!?\n]+")  # on folded text (！？ are folded to !?)
+_SPACES = re.compile(r"[^\S\n]+")
 
 
 @dataclass
@@ -41,6 +46,8 @@ class RankParams:
     kana_weight: float = 0.8
     answer_share: float = 0.8
     answer_own: float = 0.3  # an answer = max(own, share × question + answer_own × own)
+    rerank_weight: float = 0.3  # questions: top turns scored × (1 + weight × sentence_overlap); 0 = off
+    rerank_depth: int = 10  # top turns of a question re-ranked (10 = the first page: no extra stored reads)
 
 
 @dataclass
@@ -214,3 +221,37 @@ def _group_docs(snap: Snapshot, searcher, docs_of, alt: Alternative, quoted: boo
             acc &= present
         result |= acc
     return result
+
+
+# -- second stage: literal overlap of a question with the best passage of its top turns ------------
+def bigram_idf(snap: Snapshot, searcher, text: str, public_only: bool) -> dict[str, float]:
+    """IDF of the query's character bigrams (the bigram field, counted over what the role sees)."""
+    leaves = searcher.reader().leaf_readers()
+    return {g: snap.idf(leaves, "bigram", g, public_only) for g in bigrams(text)[:MAX_BIGRAMS]}
+
+
+def sentence_overlap(weights: dict[str, float], text: str) -> float:
+    """Largest IDF-weighted share of the query's bigrams that one sentence of `text` holds (0..1)."""
+    total = sum(weights.values())
+    folded = _fold_lines(text)
+    present = [(g, w) for g, w in weights.items() if g in folded]
+    if not total or not present:
+        return 0.0
+    best = 0.0
+    for sentence in _SENTENCE_END.split(folded):
+        if len(sentence) > 1:
+            best = max(best, sum(w for g, w in present if g in sentence))
+    return best / total
+
+
+def _fold_lines(text: str) -> str:
+    """Folded, lower-cased text without spaces, keeping line breaks (sentence ends)."""
+    return _SPACES.sub("", fold_chars(text).lower())
+
+
+def rerank(weights: dict[str, float], texts: list[str], scores: np.ndarray, weight: float
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(order, new scores) of turns whose best passages are `texts`: score × (1 + weight × overlap)."""
+    boost = np.array([sentence_overlap(weights, t) for t in texts], dtype=np.float32)
+    new = scores.astype(np.float32) * (np.float32(1.0) + np.float32(weight) * boost)
+    return np.argsort(-new, kind="stable"), new

@@ -19,8 +19,8 @@ from .engine import Snapshot
 from .errors import QueryError
 from .highlight import mark, query_snippet
 from .models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
-from .query import parse_query
-from .ranking import RankParams, alternatives, expanded_terms, rank
+from .query import ParsedQuery, parse_query
+from .ranking import RankParams, alternatives, bigram_idf, expanded_terms, rank, rerank
 from .store import Index, head_id, segments_from_records
 
 FACET_FIELDS = ("session", "speaker", "doc_type", "part")
@@ -173,12 +173,39 @@ class KnowledgeBase:
             order = np.argsort(-key_date if sort == "date" else key_date, kind="stable")
         else:
             order = np.argsort(-ranked.turn_scores[turns], kind="stable")
-        chosen = turns[order[(page - 1) * page_size: page * page_size]]
-        best = snap.best_doc_of_turns(chosen, ranked.doc_scores) if len(chosen) else []
+        ordered = turns[order]
+        scores = ranked.turn_scores
+        best_of: dict[int, int] = {}
+        stored: dict[int, dict] = {}
+        if (sort not in ("date", "date_asc") and self.params.rerank_weight and parsed.mode == "or"
+                and (page - 1) * page_size < self.params.rerank_depth):
+            scores = scores.copy()
+            ordered, best_of, stored = self._rerank(searcher, snap, parsed, ordered, ranked.doc_scores,
+                                                    scores, public_only)
+        chosen = ordered[(page - 1) * page_size: page * page_size]
+        if all(t in best_of for t in chosen.tolist()):
+            best = [best_of[t] for t in chosen.tolist()]
+        else:
+            best = list(snap.best_doc_of_turns(chosen, ranked.doc_scores)) if len(chosen) else []
         terms = expanded_terms(alternatives(parsed, self.params, syn))
-        result.hits = [self._hit(searcher, snap, terms, int(d), float(ranked.turn_scores[t]), parsed.text)
-                       for t, d in zip(chosen.tolist(), list(best), strict=True)]
+        result.hits = [self._hit(searcher, snap, terms, int(d), float(scores[t]), parsed.text,
+                                 stored.get(int(d))) for t, d in zip(chosen.tolist(), best, strict=True)]
         return result
+
+    def _rerank(self, searcher, snap: Snapshot, parsed: ParsedQuery, ordered: np.ndarray,
+                doc_scores: np.ndarray, scores: np.ndarray, public_only: bool
+                ) -> tuple[np.ndarray, dict[int, int], dict[int, dict]]:
+        """Re-rank a question's top turns by the wording their best passage shares with it (`scores` is
+        updated in place); returns the new turn order, each top turn's best passage and its stored fields."""
+        head = ordered[: self.params.rerank_depth]
+        best = snap.best_doc_of_turns(head, doc_scores).tolist()
+        stored = {d: searcher.stored_fields(d) for d in best}
+        weights = bigram_idf(snap, searcher, parsed.text, public_only)
+        new_order, new_scores = rerank(weights, [stored[d].get("text", "") for d in best], scores[head],
+                                       self.params.rerank_weight)
+        scores[head] = new_scores
+        best_of = dict(zip(head.tolist(), best, strict=True))
+        return np.concatenate([head[new_order], ordered[len(head):]]), best_of, stored
 
     @staticmethod
     def _facets(snap: Snapshot, turns: np.ndarray) -> dict[str, dict[str, int]]:
@@ -191,8 +218,9 @@ class KnowledgeBase:
             out[name] = dict(sorted(pairs, key=lambda kv: -kv[1]))
         return out
 
-    def _hit(self, searcher, snap: Snapshot, terms: list[str], docnum: int, score: float, query: str) -> Hit:
-        fields = searcher.stored_fields(docnum)
+    def _hit(self, searcher, snap: Snapshot, terms: list[str], docnum: int, score: float, query: str,
+             fields: dict | None = None) -> Hit:
+        fields = fields if fields is not None else searcher.stored_fields(docnum)
         passage_text = fields.get("text", "")
         first = int(snap.turn_rep[snap.turn.codes[docnum]])
         head = fields if first == docnum else searcher.stored_fields(first)
