@@ -307,11 +307,13 @@ def bigrams(text: str) -> list[str]:
 
 #: Parts of speech joined into a compound's reading (内製 + 化, 自治 + 体 + クラウド).
 COMPOUND_POS = frozenset({"名詞", "接頭辞", "接尾辞"})
+#: Longest run of morphemes indexed as one compound reading (longer runs are not typed in kana whole).
+COMPOUND_MAX = 4
 
 
 class CompoundReadingFilter(Filter):
-    """After each run of two or more nouns (with prefixes and suffixes) that all have a reading, add one
-    token for the whole run, so a kana query finds the compound (ないせいか → 内製化).
+    """After each run of two to COMPOUND_MAX nouns (with prefixes and suffixes) that all have a reading,
+    add one token for the whole run, so a kana query finds the compound (ないせいか → 内製化).
 
     >>> [t.reading for t in CompoundReadingFilter()(JapaneseTokenizer()("内製化を"))][-2:]
     ['ナイセイカ', 'ヲ']
@@ -324,11 +326,11 @@ class CompoundReadingFilter(Filter):
                 run.append((t.surface, t.reading))
                 yield t
                 continue
-            if len(run) > 1:
+            if 1 < len(run) <= COMPOUND_MAX:
                 yield _compound_token(run, t)
             run = []
             yield t
-        if len(run) > 1:
+        if 1 < len(run) <= COMPOUND_MAX:
             yield _compound_token(run, None)
 
 
@@ -485,7 +487,7 @@ def _count_terms(text: str) -> tuple[dict[str, int], dict[str, int]]:
             if joins:
                 run.append(reading)
             else:
-                if len(run) > 1:
+                if 1 < len(run) <= COMPOUND_MAX:
                     whole = "".join(run)
                     readings[whole] = readings.get(whole, 0) + 1
                 run = []
@@ -494,7 +496,7 @@ def _count_terms(text: str) -> tuple[dict[str, int], dict[str, int]]:
             words[word] = words.get(word, 0) + 1
             if reading:
                 readings[reading] = readings.get(reading, 0) + 1
-    if len(run) > 1:
+    if 1 < len(run) <= COMPOUND_MAX:
         whole = "".join(run)
         readings[whole] = readings.get(whole, 0) + 1
     return words, readings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 DOC_TYPES = ("report", "transcript")
 VISIBILITIES = ("public", "members")
@@ -99,6 +99,10 @@ class Document:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def metadata(self) -> dict:
+        """The document's own fields, without its segments (cheap: no copy of the segments)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "segments"}
 
 
 @dataclass

@@ -46,7 +46,7 @@ def head_id(doc_id: str) -> str:
 
 
 def _records(doc: Document) -> Iterable[dict]:
-    meta = {k: v for k, v in doc.to_dict().items() if k != "segments"}
+    meta = doc.metadata()
     meta["segments"] = len(doc.segments)
     for seg in doc.segments:
         seg_id = doc.segment_id(seg.order)
