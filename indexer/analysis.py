@@ -411,6 +411,32 @@ def query_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     return [(t.startchar, t.endchar) for t in japanese_analyzer()(text, chars=True) if t.text in wanted]
 
 
+def reading_surfaces(text: str, readings: list[str]) -> list[str]:
+    """Words of `text` (one morpheme or consecutive ones) whose reading is one of `readings` (katakana),
+    so a kana query's match can be marked in the text.
+
+    >>> reading_surfaces("決裁システムの内製化を進めた", ["ナイセイカ"])
+    ['内製化']
+    """
+    wanted = set(readings)
+    if not wanted:
+        return []
+    longest = max(map(len, wanted))
+    ms = morphemes(text)
+    out = []
+    for i in range(len(ms)):
+        joined = ""
+        for m in ms[i:]:
+            if not m.reading:
+                break
+            joined += m.reading
+            if len(joined) > longest:
+                break
+            if joined in wanted:
+                out.append(text[ms[i].start:m.end])
+    return list(dict.fromkeys(out))
+
+
 def _needles(terms: list[str]) -> list[str]:
     out = []
     for t in terms:

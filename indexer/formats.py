@@ -213,7 +213,8 @@ def check_zip(data: bytes, kind: str = "Word 文書（.docx）") -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+    # RuntimeError: NotImplementedError for a zip version `zipfile` does not read
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, RuntimeError):
         raise IngestError(f"{kind}として読めませんでした（ファイルが壊れているか、別の形式です）。") from None
     if len(infos) > MAX_ZIP_ENTRIES:
         raise IngestError(f"{kind}の中のファイル数が多すぎます（{len(infos):,} 個、上限 {MAX_ZIP_ENTRIES:,} 個）。")

@@ -44,6 +44,7 @@ class RankParams:
     turn_rest: float = 0.0  # a turn = its best passage + turn_rest × the rest of its passages
     synonym_weight: float = 0.8
     kana_weight: float = 0.8
+    kana_split_weight: float = 0.3  # the words of a kana query the analyzer cut into several terms
     answer_share: float = 0.8
     answer_own: float = 0.3  # an answer = max(own, share × question + answer_own × own)
     rerank_weight: float = 0.3  # questions: top turns scored × (1 + weight × sentence_overlap); 0 = off
@@ -84,9 +85,24 @@ def alternatives(parsed: ParsedQuery, params: RankParams, synonyms: Synonyms | N
                 alts += [Alternative(t, main, params.synonym_weight) for t in synonyms.alternatives(terms)]
             kata = to_katakana(word)
             if kata:
+                if len(terms) > 1:  # the analyzer cut the kana apart (ないせいか → ない|せい): a reading, not a word
+                    alts[0].weight = params.kana_split_weight
                 alts.append(Alternative([kata], (("reading", 1.0), ("speaker_reading", 1.0)), params.kana_weight))
         out.append(alts)
     return out
+
+
+def kana_words(groups: list[list[Alternative]]) -> tuple[list[str], set[str]]:
+    """The readings a query's kana words are looked up as, and the text terms of the kana words the
+    analyzer cut apart (ないせいか → ない, せい: noise to mark in a snippet when the reading matched)."""
+    readings: list[str] = []
+    cut: set[str] = set()
+    for alts in groups:
+        kana = [a.terms[0] for a in alts if a.fields[0][0] == "reading"]
+        readings += kana
+        if kana and len(alts[0].terms) > 1:
+            cut.update(alts[0].terms)
+    return readings, cut
 
 
 def expanded_terms(groups: list[list[Alternative]]) -> list[str]:

@@ -14,13 +14,13 @@ import numpy as np
 from whoosh import query as Q
 
 from . import synonyms
-from .analysis import query_spans
+from .analysis import query_spans, reading_surfaces
 from .engine import Snapshot
 from .errors import QueryError
 from .highlight import mark, query_snippet
 from .models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
 from .query import ParsedQuery, parse_query
-from .ranking import RankParams, alternatives, bigram_idf, expanded_terms, rank, rerank
+from .ranking import RankParams, alternatives, bigram_idf, expanded_terms, kana_words, rank, rerank
 from .store import Index, head_id, segments_from_records
 
 FACET_FIELDS = ("session", "speaker", "doc_type", "part")
@@ -187,9 +187,10 @@ class KnowledgeBase:
             best = [best_of[t] for t in chosen.tolist()]
         else:
             best = list(snap.best_doc_of_turns(chosen, ranked.doc_scores)) if len(chosen) else []
-        terms = expanded_terms(alternatives(parsed, self.params, syn))
+        groups = alternatives(parsed, self.params, syn)
+        terms, kana = expanded_terms(groups), kana_words(groups)
         result.hits = [self._hit(searcher, snap, terms, int(d), float(scores[t]), parsed.text,
-                                 stored.get(int(d))) for t, d in zip(chosen.tolist(), best, strict=True)]
+                                 stored.get(int(d)), kana) for t, d in zip(chosen.tolist(), best, strict=True)]
         return result
 
     def _rerank(self, searcher, snap: Snapshot, parsed: ParsedQuery, ordered: np.ndarray,
@@ -219,9 +220,13 @@ class KnowledgeBase:
         return out
 
     def _hit(self, searcher, snap: Snapshot, terms: list[str], docnum: int, score: float, query: str,
-             fields: dict | None = None) -> Hit:
+             fields: dict | None = None, kana: tuple[list[str], set[str]] = ([], set())) -> Hit:
         fields = fields if fields is not None else searcher.stored_fields(docnum)
         passage_text = fields.get("text", "")
+        readings, cut = kana
+        found = reading_surfaces(passage_text, readings) if readings else []
+        if found:  # a kana word matched through its reading: mark the word it reads, not its kana pieces
+            terms = found + [t for t in terms if t not in cut]
         first = int(snap.turn_rep[snap.turn.codes[docnum]])
         head = fields if first == docnum else searcher.stored_fields(first)
         full = head.get("turn_text") or passage_text  # a turn of one passage has no turn_text

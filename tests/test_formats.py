@@ -390,3 +390,11 @@ def test_add_files_with_a_bad_file_leaves_index_unchanged(tmp_path, bad):
         results = add_files(index, batch)
         assert results[-1].status == "error" and results[-1].message
         assert _snapshot(Index(tmp_path / "index")) == before
+
+
+def test_docx_of_a_zip_version_zipfile_cannot_read_is_refused():
+    data = bytearray(make_zip({"word/document.xml": b"<x/>"}))
+    cd = data.rfind(b"PK\x01\x02")
+    data[cd + 6:cd + 8] = (64).to_bytes(2, "little")  # "version needed to extract": 6.4
+    with pytest.raises(IngestError, match="読めませんでした"):
+        formats.read_document(bytes(data), "x.docx")

@@ -71,3 +71,9 @@ def test_kana_finds_kanji_compounds(kb, query, word):
     """A compound's whole reading is indexed too (内製 + 化 → ナイセイカ)."""
     hits = kb.search(query, role="member").hits
     assert hits and word in hits[0].text
+
+
+def test_kana_match_marks_the_word_it_reads(kb):
+    hits = [h for h in kb.search("ないせいか", role="member").hits if "内製化" in h.snippet]
+    assert hits and all("<mark>内製化</mark>" in h.snippet for h in hits)
+    assert not any("<mark>ない</mark>" in h.snippet for h in hits)
