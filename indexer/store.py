@@ -173,7 +173,7 @@ class Index:
 
         With `procs` > 1 and an empty index, the documents are indexed by that many processes, one
         segment per process (or per PART_CHARS of text). `progress(done, total)` is called as documents are added (the commit follows)."""
-        docs = list(docs)
+        docs = list({doc.id: doc for doc in docs}.values())  # an id given twice: the later document
         w = self.writer()
         try:
             if procs > 1 and len(docs) > 1 and not w.segments:

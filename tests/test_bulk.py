@@ -116,3 +116,14 @@ def test_split_keeps_order_and_balances_text(sizes, parts, expected):
     runs = _split(docs, parts)
     assert [len(r) for r in runs] == expected
     assert [d.id for r in runs for d in r] == [d.id for d in docs]
+
+
+def test_a_repeated_document_is_indexed_once_in_parallel_too(tmp_path):
+    first, second = _docs(TEXTS, 2)
+    again = _docs(["改訂版の本文です。内製化の続き。"], 1)[0]  # the same id as `first`, other text
+    for procs in (1, 2):
+        ix = Index(tmp_path / f"p{procs}", create=True)
+        ix.put([first, second, again], procs=procs)
+        kb = KnowledgeBase(ix)
+        assert kb.search("改訂版", role="member").total == 1
+        assert kb.search("パブリッククラウド", role="member").total == len(TEXTS) // 4  # only doc1's turn
