@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from whoosh.columns import VarBytesColumn
 from whoosh.util.numeric import byte_to_length
 
 from .bulk import length_bytes
@@ -28,8 +29,18 @@ def _segment_key(reader) -> str:
 
 
 def _read_column(reader, name: str, n: int) -> np.ndarray:
-    col = reader.column_reader(name)
+    """A string column of a segment (its sortable ID field) as an object array."""
     out = np.empty(n, dtype=object)
+    raw = reader.column_reader(name, translate=False) if reader.has_column(name) else None
+    if isinstance(raw, VarBytesColumn.Reader):  # one read of the whole column, then slices
+        lengths = raw._lengths.tolist()  # noqa: SLF001
+        offsets = raw._offsets.tolist()  # noqa: SLF001
+        count = min(n, len(lengths))
+        blob = raw._dbfile.get(raw._basepos, offsets[count - 1] + lengths[count - 1]) if count else b""  # noqa: SLF001
+        out[:count] = [blob[o:o + k].decode("utf-8") for o, k in zip(offsets[:count], lengths[:count], strict=True)]
+        out[count:] = ""
+        return out
+    col = reader.column_reader(name)
     for i in range(n):
         try:
             v = col[i]
