@@ -25,7 +25,8 @@ from whoosh.writing import SegmentWriter
 
 from .analysis import term_counter
 
-_LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
+#: Whoosh's one-byte field length code → the length it stands for.
+LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 
 
 class Vocabulary(dict):
@@ -206,7 +207,7 @@ class BulkWriter(SegmentWriter):
                 if not len(self.pool.fields[fieldname].docs):
                     continue  # as in Whoosh, a field without postings gets no field number
                 field = self.schema[fieldname]
-                lengths = _LENGTHS[length_bytes(pdr, fieldname, n)] if field.scorable else None
+                lengths = LENGTH_OF_BYTE[length_bytes(pdr, fieldname, n)] if field.scorable else None
                 write_field(fw, fieldname, field, self.pool.fields[fieldname], lengths,
                             self.codec._blocklimit, self.codec._compression)  # noqa: SLF001
             fw.close()
@@ -250,13 +251,12 @@ def length_bytes(perdoc_reader, fieldname: str, n: int) -> np.ndarray:
     return out
 
 
-_LENGTH_TABLE = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 _NO_LENGTH = np.iinfo(np.int64).max
 
 
 def _length_bytes(lengths: np.ndarray) -> np.ndarray:
     """`length_to_byte` of every element (0 for "no length")."""
-    out = np.searchsorted(_LENGTH_TABLE, lengths, side="left")
+    out = np.searchsorted(LENGTH_OF_BYTE, lengths, side="left")
     out[lengths >= 106374] = 255
     out[lengths == _NO_LENGTH] = 0
     return out

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from whoosh.columns import VarBytesColumn
-from whoosh.util.numeric import byte_to_length
 
-from .bulk import length_bytes
+from .bulk import LENGTH_OF_BYTE, length_bytes
 from .schema import ARRAY_COLUMNS, SCORED_FIELDS
 
-_LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 POSTINGS_CACHE_LIMIT = 12_000_000  # postings kept in memory (about 8 bytes each)
 
 
@@ -51,7 +49,7 @@ def _read_column(reader, name: str, n: int) -> np.ndarray:
 
 
 def _read_lengths(reader, field: str, n: int) -> np.ndarray:
-    return _LENGTHS[length_bytes(reader._perdoc, field, n)]  # noqa: SLF001
+    return LENGTH_OF_BYTE[length_bytes(reader._perdoc, field, n)].astype(np.float32)  # noqa: SLF001
 
 
 def _read_numbers(reader, name: str, n: int) -> np.ndarray:
