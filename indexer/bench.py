@@ -476,7 +476,9 @@ HOW = [
     "are vectorised; snippets are cut from the stored text of the top hits only.",
     "**Searchable after add**: `kb add` writes one small new segment; an open searcher sees the new generation "
     "at its next query and only the new segment's arrays are read.",
-    "**Memory**: the serving process holds the per-passage arrays and an LRU of postings (at most 12 M postings).",
+    "**Memory**: the index is opened with plain file reads, not mmap (mapped, every index page a server touched "
+    "counted in its RSS: 440 MB instead of about 180 MB on the ×1 corpus); the serving process holds the "
+    "per-passage arrays and an LRU of postings (at most 12 M postings).",
 ]
 
 
