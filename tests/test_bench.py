@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer import bench, cli
+from indexer import bench, bench_report, cli
 
 TOPICS = [
     ("予算", "来年度の予算案について財政局長に伺います。予算の執行状況と補正予算の見通しをお示しください。"),
@@ -101,15 +101,15 @@ def _result(scale: int, **kb) -> dict:
 
 def test_report_marks_targets_and_keeps_other_scales(tmp_path):
     out = tmp_path / "performance.md"
-    bench.write_report(out, _result(1))
+    bench_report.write_report(out, _result(1))
     text = out.read_text(encoding="utf-8")
     assert "| query + snippets p95 <= FTS5-trigram p95 | 4.00 ms vs 5.00 ms | ✓ |" in text
     assert "not measured" in text  # the 10x targets
-    bench.write_report(out, _result(10, build_s=400.0))
+    bench_report.write_report(out, _result(10, build_s=400.0))
     text = out.read_text(encoding="utf-8")
     assert "## ×1:" in text and "## ×10:" in text and "not measured" not in text
     assert "| ×10: full build <= 5 min | 400.0 s | ✗ |" in text
-    bench.write_report(out, _result(1, query_median_ms=7.0))  # replaces the ×1 section only
+    bench_report.write_report(out, _result(1, query_median_ms=7.0))  # replaces the ×1 section only
     text = out.read_text(encoding="utf-8")
     assert text.count("## ×1:") == 1 and "| query + snippets median <= 5 ms | 7.00 ms | ✗ |" in text
     assert "## ×10:" in text
