@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("index", help="コーパスのディレクトリから索引を作り直す")
     s.add_argument("dir", nargs="?", default="corpus", type=Path)
-    s.add_argument("--procs", type=int, default=1, help="索引作成に使うプロセス数")
+    s.add_argument("--procs", type=int, default=0,
+                   help="索引作成に使うプロセス数（既定 0: 自動。本文 200 万字以上なら 2）")
 
     s = sub.add_parser("add", help="ファイルを追加・差し替える")
     s.add_argument("files", nargs="+", type=Path)
@@ -146,7 +147,7 @@ def run(argv: list[str] | None = None) -> int:
         return plugin.run(args, index_dir)
 
     if cmd == "index":
-        ix = archive.index_corpus(args.dir, index_dir, procs=max(1, args.procs))
+        ix = archive.index_corpus(args.dir, index_dir, procs=max(0, args.procs))
         st = KnowledgeBase(ix).stats("secretariat")
         print(f"索引を作成しました: {index_dir}（文書 {st['documents']} 件、発言 {st['turns']} 件）")
         return 0

@@ -34,6 +34,8 @@ DEFAULT_INDEX = ".kb/index"
 WRITE_TIMEOUT = 30.0
 #: Most text one build process indexes into one segment (its postings are held in memory: ~1.5 GB).
 PART_CHARS = 8_000_000
+#: Text from which a build with `procs=0` uses two processes (starting them costs about a second).
+AUTO_PARALLEL_CHARS = 2_000_000
 
 
 def default_index_dir() -> Path:
@@ -179,8 +181,10 @@ class Index:
         """Add or replace documents in one commit (searchers see all of them or none).
 
         With `procs` > 1 and an empty index, the documents are indexed by that many processes, one
-        segment per process (or per PART_CHARS of text). `progress(done, total)` is called as documents are added (the commit follows)."""
+        segment per process (or per PART_CHARS of text); `procs` 0 chooses (`auto_procs`). `progress(done, total)` is called as documents are added (the commit follows)."""
         docs = list({doc.id: doc for doc in docs}.values())  # an id given twice: the later document
+        if procs <= 0:
+            procs = auto_procs(docs)
         w = self.writer()
         try:
             if procs > 1 and len(docs) > 1 and not w.segments:
@@ -214,6 +218,12 @@ class Index:
         else:
             w.cancel()
         return n
+
+
+def auto_procs(docs: list[Document]) -> int:
+    """Processes worth starting for a build: two (if the machine has them) from AUTO_PARALLEL_CHARS of text."""
+    chars = sum(len(s.text) for d in docs for s in d.segments)
+    return min(2, os.cpu_count() or 1) if chars >= AUTO_PARALLEL_CHARS else 1
 
 
 def _split(docs: list[Document], parts: int) -> list[list[Document]]:

@@ -127,3 +127,11 @@ def test_a_repeated_document_is_indexed_once_in_parallel_too(tmp_path):
         kb = KnowledgeBase(ix)
         assert kb.search("改訂版", role="member").total == 1
         assert kb.search("パブリッククラウド", role="member").total == len(TEXTS) // 4  # only doc1's turn
+
+
+@pytest.mark.parametrize("chars, expected", [(10, 1), (1_999_999, 1), (2_000_000, min(2, os.cpu_count() or 1))])
+def test_auto_procs_starts_processes_only_for_a_large_archive(chars, expected):
+    from indexer.store import auto_procs
+
+    docs = [Document(id="a", type="report", title="", source="", segments=[Segment(order=0, text="あ" * chars)])]
+    assert auto_procs(docs) == expected
