@@ -103,6 +103,14 @@ def stats(path: str, ver: tuple, role: str) -> dict:
     return KnowledgeBase(open_index(path)).stats(role)
 
 
+def known_sessions(role: str) -> list[int]:
+    """Session numbers the role can see (none when the index cannot be read)."""
+    try:
+        return [int(s) for s in stats(index_path(), version(), role)["sessions"] if str(s).isdigit()]
+    except KbError:
+        return []
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def related(path: str, ver: tuple, hit_id: str, role: str, k: int = 5):
     return browse.related(KnowledgeBase(open_index(path)), hit_id, role, k)

@@ -6,8 +6,6 @@ import kb_app
 import kb_ui as ui
 import streamlit as st
 
-from indexer import KbError
-
 MAX_SHOWN = 50
 
 
@@ -25,11 +23,7 @@ def main() -> None:
     init_state()
     role = kb_app.current_role()
     st.header("Q&A（質問と回答）")
-    try:
-        known = [int(s) for s in kb_app.stats(kb_app.index_path(), kb_app.version(), role)["sessions"]
-                 if str(s).isdigit()]
-    except KbError:
-        known = []
+    known = kb_app.known_sessions(role)
     c1, c2, c3 = st.columns([2, 1, 2])
     c1.text_input("回答した話者（自分への質問）", key="qa_answerer", placeholder="例：佐伯")
     options = sorted(set(known) | ({st.session_state.qa_session} - {None}))

@@ -59,11 +59,7 @@ def open_document(state: ui.ViewState, doc_id: str, order: int | None) -> None:
 def sidebar(role: str) -> None:
     with st.sidebar:
         st.header("絞り込み")
-        try:
-            known = [int(s) for s in kb_app.stats(kb_app.index_path(), kb_app.version(), role)["sessions"]
-                     if str(s).isdigit()]
-        except KbError:
-            known = []
+        known = kb_app.known_sessions(role)
         options = sorted(set(known) | set(selected_sessions()))
         st.multiselect("回", options, key="sessions", format_func=ui.session_label, placeholder="すべての回")
         c1, c2 = st.columns(2)
