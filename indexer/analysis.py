@@ -112,13 +112,19 @@ def morphemes(text: str) -> list[Morpheme]:
     >>> [(m.surface, m.base_form) for m in morphemes("ｻｰﾊﾞｰ")]
     [('サーバー', 'サーバー')]
     """
-    memo = getattr(_local, "memo", None)
+    return _remembered("memo", 8, _morphemes, text)
+
+
+def _remembered(name: str, size: int, compute, text: str):
+    """`compute(text)`, remembered for this thread's last `size` texts (cache `name`)."""
+    memo = getattr(_local, name, None)
     if memo is None:
-        memo = _local.memo = OrderedDict()
+        memo = OrderedDict()
+        setattr(_local, name, memo)
     out = memo.get(text)
     if out is None:
-        out = memo[text] = _morphemes(text)
-        if len(memo) > 8:
+        out = memo[text] = compute(text)
+        if len(memo) > size:
             memo.popitem(last=False)
     return out
 
@@ -534,15 +540,7 @@ def term_counts(text: str) -> tuple[dict[str, int], dict[str, int]]:
     >>> term_counts("内製化を進めた内製")
     ({'内製': 2, '化': 1, '進める': 1}, {'ナイセイ': 2, 'カ': 1, 'ナイセイカ': 1, 'ススメ': 1})
     """
-    memo = getattr(_local, "counts", None)  # a passage's text and reading fields: one tagging
-    if memo is None:
-        memo = _local.counts = OrderedDict()
-    out = memo.get(text)
-    if out is None:
-        out = memo[text] = _count_terms(text)
-        if len(memo) > 4:
-            memo.popitem(last=False)
-    return out
+    return _remembered("counts", 4, _count_terms, text)  # a passage's text and reading fields: one tagging
 
 
 def text_counts(text: str) -> dict[str, int]:

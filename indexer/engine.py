@@ -13,12 +13,16 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.columns import VarBytesColumn
 
 from .bulk import LENGTH_OF_BYTE, length_bytes
 from .schema import ARRAY_COLUMNS, SCORED_FIELDS
 
 POSTINGS_CACHE_LIMIT = 12_000_000  # postings kept in memory (about 8 bytes each)
+
+
+def bm25_idf(n: int, df: int) -> float:
+    """BM25's inverse document frequency of a term in `df` of `n` documents."""
+    return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
 def _segment_key(reader) -> str:
@@ -27,24 +31,18 @@ def _segment_key(reader) -> str:
 
 
 def _read_column(reader, name: str, n: int) -> np.ndarray:
-    """A string column of a segment (its sortable ID field) as an object array."""
-    out = np.empty(n, dtype=object)
-    raw = reader.column_reader(name, translate=False) if reader.has_column(name) else None
-    if isinstance(raw, VarBytesColumn.Reader):  # one read of the whole column, then slices
-        lengths = raw._lengths.tolist()  # noqa: SLF001
-        offsets = raw._offsets.tolist()  # noqa: SLF001
-        count = min(n, len(lengths))
-        blob = raw._dbfile.get(raw._basepos, offsets[count - 1] + lengths[count - 1]) if count else b""  # noqa: SLF001
-        out[:count] = [blob[o:o + k].decode("utf-8") for o, k in zip(offsets[:count], lengths[:count], strict=True)]
-        out[count:] = ""
+    """A string column of a segment (a sortable ID field: VarBytesColumn) as an object array, read in one piece.
+    A segment where no document has the field has no column: all empty strings."""
+    out = np.full(n, "", dtype=object)
+    if not reader.has_column(name):
         return out
-    col = reader.column_reader(name)
-    for i in range(n):
-        try:
-            v = col[i]
-        except IndexError:
-            v = ""
-        out[i] = v.decode("utf-8") if isinstance(v, bytes) else (v if v is not None else "")
+    raw = reader.column_reader(name, translate=False)
+    lengths = raw._lengths.tolist()  # noqa: SLF001
+    offsets = raw._offsets.tolist()  # noqa: SLF001
+    count = min(n, len(lengths))
+    if count:
+        blob = raw._dbfile.get(raw._basepos, offsets[count - 1] + lengths[count - 1])  # noqa: SLF001
+        out[:count] = [blob[o:o + k].decode("utf-8") for o, k in zip(offsets[:count], lengths[:count], strict=True)]
     return out
 
 
@@ -230,7 +228,7 @@ class Snapshot:
             st = self.stats(public_only)
             docs = self.postings(leaves, field, term)[0]
             df = int(st["visible"][docs].sum()) if public_only else len(docs)
-            self._idf[key] = float(np.log(1.0 + (st["n"] - df + 0.5) / (df + 0.5)))
+            self._idf[key] = float(bm25_idf(st["n"], df))
         return self._idf[key]
 
     def bm25(self, leaves, field: str, term: str, k1: float, b: float, boost: float = 1.0,
@@ -252,7 +250,7 @@ class Snapshot:
                 docs_l.append(docs)
                 tf_l.append(tf)
                 df = len(docs)
-                idf_l.append(np.full(df, np.log(1.0 + (st["n"] - df + 0.5) / (df + 0.5)), dtype=np.float32))
+                idf_l.append(np.full(df, bm25_idf(st["n"], df), dtype=np.float32))
         if not docs_l:
             return np.empty(0, np.int32), np.empty(0, np.float32)
         docs, tf, idf = np.concatenate(docs_l), np.concatenate(tf_l), np.concatenate(idf_l)
