@@ -193,6 +193,7 @@ class Snapshot:
         self._idf: dict[tuple[str, str, bool], float] = {}  # (field, term, public_only) → IDF, on demand
         self.titles: dict[str, str] = {}  # doc id → title, filled on demand
         self.squashed: dict[int, str] = {}  # docnum → folded text without spaces (phrase checks)
+        self._by_doc: tuple[np.ndarray, np.ndarray] | None = None  # passages grouped by document, on demand
 
     def postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only."""
@@ -256,6 +257,61 @@ class Snapshot:
         docs, tf, idf = np.concatenate(docs_l), np.concatenate(tf_l), np.concatenate(idf_l)
         norm = k1 * (1.0 - b + b * self.lengths[field][docs] / st["avg"][field])
         return docs, (boost * idf * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
+
+    def title_presence(self, leaves, title_field: str, field: str, terms: list[str], k1: float, b: float,
+                       among: np.ndarray, boost: float = 1.0, public_only: bool = False):
+        """(docnums, extra BM25 weights) for the passages `among` (a boolean mask) whose document title
+        holds a term: the title counts as one more occurrence of the term in each of them (a passage is
+        read under its document's title, as a Wikipedia paragraph under its article's name)."""
+        st = self.stats(public_only)
+        doc_of = self.cols["doc_id"].codes
+        term_of, titled, keys, tfs, idfs = [], [], [], [], []
+        for term in dict.fromkeys(terms):
+            heads = self.postings(leaves, title_field, term)[0]
+            if public_only:
+                heads = heads[st["visible"][heads]]
+            if not len(heads):
+                continue
+            docs, tf = self.postings(leaves, field, term)
+            if public_only:
+                keep = st["visible"][docs]
+                docs, tf = docs[keep], tf[keep]
+            j = len(idfs)
+            term_of.append(np.full(len(heads), j, dtype=np.int64))
+            titled.append(doc_of[heads])
+            keys.append(docs.astype(np.int64) + j * self.n)
+            tfs.append(tf)
+            idfs.append(bm25_idf(st["n"], len(docs)))
+        if not idfs:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        j, sel = self.doc_passages(np.concatenate(term_of), np.concatenate(titled))
+        keep = among[sel]
+        j, sel = j[keep], sel[keep]
+        keys, tfs = np.concatenate(keys), np.concatenate(tfs)  # sorted: by term, then docnum
+        had = np.zeros(len(sel), dtype=np.float32)
+        if len(keys):
+            want = j * self.n + sel
+            pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+            found = keys[pos] == want
+            had[found] = tfs[pos[found]]
+        norm = k1 * (1.0 - b + b * self.lengths[field][sel] / st["avg"][field])
+        sat = (had + 1.0) * (k1 + 1.0) / (had + 1.0 + norm) - had * (k1 + 1.0) / (had + norm)
+        return sel, (boost * np.asarray(idfs, dtype=np.float32)[j] * sat).astype(np.float32)
+
+    def doc_passages(self, tags: np.ndarray, doc_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(tag, docnum) of every passage of each tagged document (`doc_codes`: codes of `doc_id`)."""
+        if self._by_doc is None:
+            codes = self.cols["doc_id"].codes
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(self.cols["doc_id"].values) + 1))
+            self._by_doc = (order, bounds)
+        order, bounds = self._by_doc
+        starts = bounds[doc_codes]
+        sizes = bounds[doc_codes + 1] - starts
+        total = int(sizes.sum())
+        first = np.cumsum(sizes) - sizes
+        idx = np.repeat(starts - first, sizes) + np.arange(total)
+        return np.repeat(tags, sizes), order[idx]
 
     def turn_max(self, docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Best passage score of every turn."""

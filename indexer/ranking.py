@@ -6,28 +6,27 @@ answers found through their question.
   instead match the speaker's name.
 - Questions (OR): every content term adds its BM25 weight; a turn scores as its best passage
   (a window of the turn), so one long speech covering many topics does not win by length.
+- A passage is read under its document's title: a title word (or, for questions, character bigram)
+  counts as one more occurrence in every matching passage of the document (`title_presence`), as a
+  Wikipedia paragraph is about its article even where it does not repeat the article's name.
 - An answer turn inherits a share of its question's score, so a question is returned with its answer.
-- A question's top turns (the first page) are re-ranked by how much of the question's wording one
-  sentence of their best passage holds (IDF-weighted character bigrams; `RankParams.rerank_weight`).
+- A question's first page is then re-ranked by `indexer.rerank`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .analysis import bigrams, to_katakana
 from .engine import Snapshot
-from .normalize import fold_chars, fold_text
+from .normalize import fold_text
 from .query import ParsedQuery
 from .synonyms import Synonyms
 
 MAX_BIGRAMS = 160  # bigrams of one question scored (a pasted page must not slow everyone down)
 PHRASE_CANDIDATES = 20_000  # passages checked against the stored text for one quoted phrase
-_SENTENCE_END = re.compile(r"[。!?\n]+")  # on folded text (！？ are folded to !?)
-_SPACES = re.compile(r"[^\S\n]+")
 
 
 @dataclass
@@ -38,6 +37,7 @@ class RankParams:
     b: float = 0.9
     speaker_boost: float = 0.5
     title_boost: float = 0.2
+    title_presence: float = 1.0  # a title word (and bigram) counts as one occurrence in each passage; 0 = off
     bigram_boost: float = 0.4  # weight of the character-bigram side field (questions only)
     bigram_k1: float = 0.3
     bigram_b: float = 0.9
@@ -49,6 +49,8 @@ class RankParams:
     answer_own: float = 0.3  # an answer = max(own, share × question + answer_own × own)
     rerank_weight: float = 0.3  # questions: top turns scored × (1 + weight × sentence_overlap); 0 = off
     rerank_depth: int = 10  # top turns of a question re-ranked (10 = the first page: no extra stored reads)
+    answer_type_weight: float = 0.1  # re-rank: + weight when the best sentence holds the expected answer shape
+    answer_window_weight: float = 0.7  # re-rank: + weight × wording share within ANSWER_WINDOW of that shape
 
 
 @dataclass
@@ -151,8 +153,19 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
                                  minlength=n).astype(np.float32)
     else:
         doc_scores = np.zeros(n, dtype=np.float32)
+    matched_docs = doc_scores > 0
     if params.title_boost:
         doc_scores += _title_scores(snap, leaves, parsed, params, public_only, doc_scores > 0)
+    if params.title_presence and matched_docs.any():
+        d, w = snap.title_presence(leaves, "title", "text", parsed.terms, params.k1, params.b, matched_docs,
+                                   params.title_presence, public_only)
+        if mode == "or" and params.bigram_boost:
+            d2, w2 = snap.title_presence(leaves, "title_bigram", "bigram", bigrams(parsed.text)[:MAX_BIGRAMS],
+                                         params.bigram_k1, params.bigram_b, matched_docs,
+                                         params.title_presence * params.bigram_boost, public_only)
+            d, w = np.concatenate([d, d2]), np.concatenate([w, w2])
+        if len(d):
+            doc_scores += np.bincount(d, weights=w, minlength=n).astype(np.float32)
     doc_scores[~mask] = 0.0
     allowed = _turn_any(snap, mask)
     nz = np.nonzero(doc_scores)[0]
@@ -237,37 +250,3 @@ def _group_docs(snap: Snapshot, searcher, docs_of, alt: Alternative, quoted: boo
             acc &= present
         result |= acc
     return result
-
-
-# -- second stage: literal overlap of a question with the best passage of its top turns ------------
-def bigram_idf(snap: Snapshot, searcher, text: str, public_only: bool) -> dict[str, float]:
-    """IDF of the query's character bigrams (the bigram field, counted over what the role sees)."""
-    leaves = searcher.reader().leaf_readers()
-    return {g: snap.idf(leaves, "bigram", g, public_only) for g in bigrams(text)[:MAX_BIGRAMS]}
-
-
-def sentence_overlap(weights: dict[str, float], text: str) -> float:
-    """Largest IDF-weighted share of the query's bigrams that one sentence of `text` holds (0..1)."""
-    total = sum(weights.values())
-    folded = _fold_lines(text)
-    present = [(g, w) for g, w in weights.items() if g in folded]
-    if not total or not present:
-        return 0.0
-    best = 0.0
-    for sentence in _SENTENCE_END.split(folded):
-        if len(sentence) > 1:
-            best = max(best, sum(w for g, w in present if g in sentence))
-    return best / total
-
-
-def _fold_lines(text: str) -> str:
-    """Folded, lower-cased text without spaces, keeping line breaks (sentence ends)."""
-    return _SPACES.sub("", fold_chars(text).lower())
-
-
-def rerank(weights: dict[str, float], texts: list[str], scores: np.ndarray, weight: float
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """(order, new scores) of turns whose best passages are `texts`: score × (1 + weight × overlap)."""
-    boost = np.array([sentence_overlap(weights, t) for t in texts], dtype=np.float32)
-    new = scores.astype(np.float32) * (np.float32(1.0) + np.float32(weight) * boost)
-    return np.argsort(-new, kind="stable"), new

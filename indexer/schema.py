@@ -2,7 +2,8 @@
 
 A turn (segment) of any length stays whole for display: its passages are stored in order with
 their offsets and joined back. The first passage of a document's first turn carries the
-document's own metadata (`doc_meta`) and its title (indexed once per document).
+document's own metadata (`doc_meta`) and its title (indexed once per document, as words and as
+character bigrams).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .analysis import ANALYZER_VERSION, bigram_analyzer, japanese_analyzer, read
 
 #: Bump when the schema changes. With ANALYZER_VERSION it is stored beside the index;
 #: an index of another version is refused and rebuilt.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 VERSION = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION}
 
 #: Columns read into arrays by the ranking engine (indexer.engine); each is a sortable field.
@@ -52,6 +53,7 @@ def make_schema() -> Schema:
         start=STORED,
         end=STORED,
         title=TEXT(analyzer=analyzer, stored=True, phrase=False),
+        title_bigram=TEXT(analyzer=bigram_analyzer(), phrase=False),
         speaker_text=TEXT(analyzer=analyzer, phrase=False),
         speaker_reading=KEYWORD(scorable=True),
         text=TEXT(analyzer=analyzer, stored=True, phrase=False),

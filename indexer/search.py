@@ -20,7 +20,8 @@ from .errors import QueryError
 from .highlight import mark, query_snippet
 from .models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
 from .query import ParsedQuery, parse_query
-from .ranking import RankParams, alternatives, bigram_idf, expanded_terms, kana_words, rank, rerank
+from .ranking import RankParams, alternatives, expanded_terms, kana_words, rank
+from .rerank import bigram_idf, rerank
 from .store import Index, head_id, segments_from_records
 
 FACET_FIELDS = ("session", "speaker", "doc_type", "part")
@@ -80,6 +81,20 @@ def visibility_filter(role: str) -> Q.Query | None:
 def _isin(col, values: list[str]) -> np.ndarray:
     codes = [i for i, v in enumerate(col.values.tolist()) if v in set(values)]
     return np.isin(col.codes, codes)
+
+
+def first_in_order(keys: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the `k` smallest keys, in the order a stable argsort gives them (positions tied
+    with the k-th key follow), without sorting every key.
+
+    >>> first_in_order(np.array([3, 1, 2, 1]), 2).tolist()
+    [1, 3]
+    """
+    if k >= len(keys):
+        return np.argsort(keys, kind="stable")
+    kth = np.partition(keys, k - 1)[k - 1]
+    near = np.nonzero(keys <= kth)[0]
+    return near[np.argsort(keys[near], kind="stable")]
 
 
 class KnowledgeBase:
@@ -167,13 +182,14 @@ class KnowledgeBase:
         result.facets = self._facets(snap, turns)
         if not len(turns):
             return result
+        needed = max(page * page_size, self.params.rerank_depth)
         if sort in ("date", "date_asc"):
             reps = snap.turn_rep[turns]
             key_date = snap.date[reps].astype(np.int64) * 100_000 + snap.order[reps]
-            order = np.argsort(-key_date if sort == "date" else key_date, kind="stable")
+            order = first_in_order(-key_date if sort == "date" else key_date, needed)
         else:
-            order = np.argsort(-ranked.turn_scores[turns], kind="stable")
-        ordered = turns[order]
+            order = first_in_order(-ranked.turn_scores[turns], needed)
+        ordered = turns[order]  # the first `needed` turns (and any tied with the last of them)
         scores = ranked.turn_scores
         best_of: dict[int, int] = {}
         stored: dict[int, dict] = {}
@@ -203,7 +219,8 @@ class KnowledgeBase:
         stored = {d: searcher.stored_fields(d) for d in best}
         weights = bigram_idf(snap, searcher, parsed.text, public_only)
         new_order, new_scores = rerank(weights, [stored[d].get("text", "") for d in best], scores[head],
-                                       self.params.rerank_weight)
+                                       self.params.rerank_weight, parsed.text,
+                                       self.params.answer_type_weight, self.params.answer_window_weight)
         scores[head] = new_scores
         best_of = dict(zip(head.tolist(), best, strict=True))
         return np.concatenate([head[new_order], ordered[len(head):]]), best_of, stored

@@ -95,6 +95,7 @@ def _records(doc: Document) -> Iterable[dict]:
             if seg.order == 0 and k == 0:
                 rec["id"] = head_id(doc.id)
                 rec["title"] = doc.title
+                rec["title_bigram"] = doc.title
                 rec["doc_meta"] = json.dumps(meta, ensure_ascii=False)
             offset += len(piece)
             yield {k2: v for k2, v in rec.items() if v is not None and v != ""}

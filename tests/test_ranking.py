@@ -1,4 +1,4 @@
-"""The second-stage re-rank of a question's top turns by the wording one sentence shares with it."""
+"""The first stage: a passage read under its document's title (title presence)."""
 
 from __future__ import annotations
 
@@ -8,76 +8,46 @@ import numpy as np
 import pytest
 
 from indexer.evaluate import ProductSearch
-from indexer.ranking import RankParams, rerank, sentence_overlap
+from indexer.ranking import RankParams
 
-WEIGHTS = {"大仏": 2.0, "高さ": 1.0, "メー": 0.5, "ート": 0.5}  # bigram → IDF (total 4.0)
-
-
-def test_sentence_overlap_is_the_best_single_sentence():
-    text = "大仏殿は焼失した。\n大仏の高さは約15メートル。高さは諸説ある。"
-    assert sentence_overlap(WEIGHTS, text) == pytest.approx(1.0)  # the second sentence holds every bigram
-    assert sentence_overlap(WEIGHTS, "大仏殿は焼失した。高さは不明。") == pytest.approx(0.5)  # 大仏 alone wins
-    assert sentence_overlap(WEIGHTS, "ＭＥＥＴ") == 0.0 and sentence_overlap({}, "大仏") == 0.0
-    assert sentence_overlap(WEIGHTS, "大 仏の高さ") == pytest.approx(0.75)  # folded, spaces ignored
-
-
-def test_rerank_reorders_by_score_times_overlap():
-    order, new = rerank(WEIGHTS, ["大仏殿は焼失した。", "大仏の高さは約15メートル。"], np.array([10.0, 9.0]), 0.5)
-    assert order.tolist() == [1, 0]
-    assert new.tolist() == pytest.approx([10.0 * 1.25, 9.0 * 1.5])
-    assert rerank(WEIGHTS, ["大仏殿", "大仏の高さ"], np.array([10.0, 9.0]), 0.0)[0].tolist() == [0, 1]
-
-
-# Two paragraphs of one article (same title). The first names the question's words more often, but
-# spread over sentences about other heights; the second holds them together in the one sentence
-# the question was written from.
-ARTICLE = "東大寺の大仏"
+# Two paragraphs of one article: only the first names the horse, the second is the one about the
+# fracture. A third article mentions a fracture too.
 CORPUS = [
-    {"id": "a1", "title": ARTICLE, "text": "奈良の大仏は何度も修理された。大仏殿の高さは約47メートル、"
-     "大仏の台座の高さは約3メートルある。"},
-    {"id": "a2", "title": ARTICLE, "text": "奈良の大仏の高さは約15メートルである。"},
-    {"id": "b1", "title": "富士山", "text": "富士山は静岡県と山梨県にまたがる活火山で、標高は3776メートルである。"},
-    {"id": "b2", "title": "琵琶湖", "text": "琵琶湖は滋賀県にある日本最大の湖で、淡水魚の漁業が盛んである。"},
+    {"id": "t1", "title": "テンポイント", "text": "テンポイントは東京優駿で7着に敗れた。"},
+    {"id": "t2", "title": "テンポイント", "text": "第4コーナーで左後肢を骨折し、競走を中止した。"},
+    {"id": "o1", "title": "トウショウボーイ", "text": "トウショウボーイは骨折することなく引退した。"},
+    {"id": "f1", "title": "富士山", "text": "富士山は静岡県と山梨県にまたがる活火山である。"},
+    {"id": "f2", "title": "琵琶湖", "text": "琵琶湖は滋賀県にある日本最大の湖である。"},
 ]
-QUESTION = "奈良の大仏の高さは何メートルか"
 
 
 @pytest.fixture(scope="module")
 def product(tmp_path_factory):
-    path = tmp_path_factory.mktemp("rerank") / "corpus.jsonl"
+    path = tmp_path_factory.mktemp("title") / "corpus.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in CORPUS), encoding="utf-8")
     with ProductSearch(path, procs=1) as p:
         yield p
 
 
-def test_rerank_moves_the_paragraph_sharing_the_wording_to_the_top(product):
-    product.use(RankParams(rerank_weight=0.0))
-    before = product(QUESTION)
-    assert before[:2] == ["a1", "a2"]  # first stage: the paragraph naming 大仏 and 高さ most often wins
-    product.use(RankParams(rerank_weight=0.3))
-    after = product(QUESTION)
-    assert after[:2] == ["a2", "a1"] and sorted(after) == sorted(before)
-    hits = product.kb.search(QUESTION, role="secretariat").hits
-    assert [h.id for h in hits][:2] == ["a2", "a1"] and hits[0].score >= hits[1].score
-    assert "<mark>" in hits[0].snippet  # the stored fields read by the re-rank still make the snippet
+@pytest.mark.parametrize("question", ["テンポイントが骨折したのはどこ", "テンポイントはどこで骨折したか"])
+def test_a_paragraph_counts_its_article_title(product, question):
+    product.use(RankParams(title_presence=0.0))
+    assert product(question)[0] == "t1"  # the paragraph naming the horse
+    product.use(RankParams())
+    assert product(question)[:2] == ["t2", "t1"]  # the fracture, in the horse's article
 
 
-def test_rerank_leaves_keywords_and_date_order_alone(product):
-    product.use(RankParams(rerank_weight=0.3))
-    on = product.kb.search("大仏 高さ", role="secretariat")
-    product.use(RankParams(rerank_weight=0.0))
-    off = product.kb.search("大仏 高さ", role="secretariat")
-    assert on.mode == "and" and [h.id for h in on.hits] == [h.id for h in off.hits]
-    product.use(RankParams(rerank_weight=0.3))
-    by_date = product.kb.search(QUESTION, role="secretariat", sort="date")
-    product.use(RankParams(rerank_weight=0.0))
-    assert [h.id for h in by_date.hits] == [h.id for h in product.kb.search(QUESTION, role="secretariat",
-                                                                             sort="date").hits]
+def test_title_presence_adds_no_match(product):
+    product.use(RankParams())
+    assert product("テンポイント") == ["t1"]  # keyword: t2 holds the word only through its title
+    assert "t2" not in product("テンポイントの人気")  # nor does a question match through the title alone
 
 
-def test_rerank_pages_are_consistent(product):
-    product.use(RankParams(rerank_weight=0.3, rerank_depth=20))
-    full = [h.id for h in product.kb.search(QUESTION, role="secretariat", page_size=10).hits]
-    paged = [h.id for p in (1, 2, 3, 4) for h in product.kb.search(QUESTION, role="secretariat", page=p,
-                                                                      page_size=1).hits]
-    assert paged == full[:4]
+def test_title_presence_changes_scores_only_within_the_titled_document(product):
+    product.use(RankParams(title_presence=0.0))
+    off = {h.id: h.score for h in product.kb.search("トウショウボーイ 骨折 富士山", role="secretariat").hits}
+    product.use(RankParams())
+    on = {h.id: h.score for h in product.kb.search("トウショウボーイ 骨折 富士山", role="secretariat").hits}
+    assert on.keys() == off.keys()
+    assert on["o1"] > off["o1"] and on["t2"] == pytest.approx(off["t2"])  # t2's title names neither word
+    assert np.isfinite(list(on.values())).all()

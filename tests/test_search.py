@@ -1,11 +1,12 @@
 """Index round trip and search: keywords, phrases, questions, filters, facets, visibility, paging."""
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.errors import QueryError
-from indexer.search import Filters, KnowledgeBase
+from indexer.search import Filters, KnowledgeBase, first_in_order
 
 from helpers import build_kb
 
@@ -166,3 +167,12 @@ def test_a_quoted_phrase_is_not_split_when_absent(kb):
     res = kb.search('"予算の内製化"', role="member")
     assert res.total == 0 and res.mode == "and"
     assert kb.search('"推進体制"', role="member").total >= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-3, 3), max_size=40), st.integers(1, 45))
+def test_first_in_order_is_the_start_of_a_stable_sort(keys, k):
+    keys = np.array(keys, dtype=np.int64)
+    full = np.argsort(keys, kind="stable")
+    out = first_in_order(keys, k)
+    assert out[:k].tolist() == full[:k].tolist() and len(out) >= min(k, len(keys))
