@@ -153,19 +153,11 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
                                  minlength=n).astype(np.float32)
     else:
         doc_scores = np.zeros(n, dtype=np.float32)
-    matched_docs = doc_scores > 0
+    has_score = doc_scores > 0
     if params.title_boost:
-        doc_scores += _title_scores(snap, leaves, parsed, params, public_only, doc_scores > 0)
-    if params.title_presence and matched_docs.any():
-        d, w = snap.title_presence(leaves, "title", "text", parsed.terms, params.k1, params.b, matched_docs,
-                                   params.title_presence, public_only)
-        if mode == "or" and params.bigram_boost:
-            d2, w2 = snap.title_presence(leaves, "title_bigram", "bigram", bigrams(parsed.text)[:MAX_BIGRAMS],
-                                         params.bigram_k1, params.bigram_b, matched_docs,
-                                         params.title_presence * params.bigram_boost, public_only)
-            d, w = np.concatenate([d, d2]), np.concatenate([w, w2])
-        if len(d):
-            doc_scores += np.bincount(d, weights=w, minlength=n).astype(np.float32)
+        doc_scores += _title_scores(snap, leaves, parsed, params, public_only, has_score)
+    if params.title_presence and has_score.any():
+        doc_scores += _title_presence(snap, leaves, parsed, params, public_only, has_score, mode)
     doc_scores[~mask] = 0.0
     allowed = _turn_any(snap, mask)
     nz = np.nonzero(doc_scores)[0]
@@ -202,6 +194,20 @@ def _title_scores(snap: Snapshot, leaves, parsed: ParsedQuery, params: RankParam
     out = per_doc[docs.codes]
     out[~matched] = 0.0
     return out
+
+
+def _title_presence(snap: Snapshot, leaves, parsed: ParsedQuery, params: RankParams, public_only: bool,
+                    matched: np.ndarray, mode: str) -> np.ndarray:
+    """What the document's title adds to each matching passage read under it: its words (for questions
+    also its character bigrams) count as one more occurrence (`Snapshot.title_presence`)."""
+    d, w = snap.title_presence(leaves, "title", "text", parsed.terms, params.k1, params.b, matched,
+                               params.title_presence, public_only)
+    if mode == "or" and params.bigram_boost:
+        d2, w2 = snap.title_presence(leaves, "title_bigram", "bigram", bigrams(parsed.text)[:MAX_BIGRAMS],
+                                     params.bigram_k1, params.bigram_b, matched,
+                                     params.title_presence * params.bigram_boost, public_only)
+        d, w = np.concatenate([d, d2]), np.concatenate([w, w2])
+    return np.bincount(d, weights=w, minlength=snap.n).astype(np.float32)
 
 
 def _squash(text: str) -> str:
