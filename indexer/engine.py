@@ -209,6 +209,15 @@ class Snapshot:
         keep = self.live[d]
         return (d, t) if keep.all() else (d[keep], t[keep])
 
+    def visible_postings(self, leaves, field: str, term: str, public_only: bool
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """`postings`, keeping only the public passages when `public_only`."""
+        docs, tf = self.postings(leaves, field, term)
+        if public_only:
+            keep = self.stats(True)["visible"][docs]
+            docs, tf = docs[keep], tf[keep]
+        return docs, tf
+
     def stats(self, public_only: bool) -> dict:
         """Collection statistics over what a role may see (so hidden text never moves a score)."""
         if public_only not in self._stats:
@@ -227,8 +236,7 @@ class Snapshot:
         key = (field, term, public_only)
         if key not in self._idf:
             st = self.stats(public_only)
-            docs = self.postings(leaves, field, term)[0]
-            df = int(st["visible"][docs].sum()) if public_only else len(docs)
+            df = len(self.visible_postings(leaves, field, term, public_only)[0])
             self._idf[key] = float(bm25_idf(st["n"], df))
         return self._idf[key]
 
@@ -243,10 +251,7 @@ class Snapshot:
         st = self.stats(public_only)
         docs_l, tf_l, idf_l = [], [], []
         for term in terms:
-            docs, tf = self.postings(leaves, field, term)
-            if public_only:
-                keep = st["visible"][docs]
-                docs, tf = docs[keep], tf[keep]
+            docs, tf = self.visible_postings(leaves, field, term, public_only)
             if len(docs):
                 docs_l.append(docs)
                 tf_l.append(tf)
@@ -255,8 +260,13 @@ class Snapshot:
         if not docs_l:
             return np.empty(0, np.int32), np.empty(0, np.float32)
         docs, tf, idf = np.concatenate(docs_l), np.concatenate(tf_l), np.concatenate(idf_l)
+        return docs, (boost * idf * self._saturation(field, docs, tf, k1, b, st)).astype(np.float32)
+
+    def _saturation(self, field: str, docs: np.ndarray, tf: np.ndarray, k1: float, b: float, st: dict
+                    ) -> np.ndarray:
+        """BM25's term-frequency part, tf × (k1 + 1) / (tf + k1 × (1 − b + b × length / average))."""
         norm = k1 * (1.0 - b + b * self.lengths[field][docs] / st["avg"][field])
-        return docs, (boost * idf * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
+        return tf * (k1 + 1.0) / (tf + norm)
 
     def title_presence(self, leaves, title_field: str, field: str, terms: list[str], k1: float, b: float,
                        among: np.ndarray, boost: float = 1.0, public_only: bool = False):
@@ -267,15 +277,10 @@ class Snapshot:
         doc_of = self.cols["doc_id"].codes
         term_of, titled, keys, tfs, idfs = [], [], [], [], []
         for term in dict.fromkeys(terms):
-            heads = self.postings(leaves, title_field, term)[0]
-            if public_only:
-                heads = heads[st["visible"][heads]]
+            heads = self.visible_postings(leaves, title_field, term, public_only)[0]
             if not len(heads):
                 continue
-            docs, tf = self.postings(leaves, field, term)
-            if public_only:
-                keep = st["visible"][docs]
-                docs, tf = docs[keep], tf[keep]
+            docs, tf = self.visible_postings(leaves, field, term, public_only)
             j = len(idfs)
             term_of.append(np.full(len(heads), j, dtype=np.int64))
             titled.append(doc_of[heads])
@@ -294,9 +299,8 @@ class Snapshot:
             pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
             found = keys[pos] == want
             had[found] = tfs[pos[found]]
-        norm = k1 * (1.0 - b + b * self.lengths[field][sel] / st["avg"][field])
-        sat = (had + 1.0) * (k1 + 1.0) / (had + 1.0 + norm) - had * (k1 + 1.0) / (had + norm)
-        return sel, (boost * np.asarray(idfs, dtype=np.float32)[j] * sat).astype(np.float32)
+        gain = self._saturation(field, sel, had + 1.0, k1, b, st) - self._saturation(field, sel, had, k1, b, st)
+        return sel, (boost * np.asarray(idfs, dtype=np.float32)[j] * gain).astype(np.float32)
 
     def doc_passages(self, tags: np.ndarray, doc_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(tag, docnum) of every passage of each tagged document (`doc_codes`: codes of `doc_id`)."""

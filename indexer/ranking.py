@@ -142,9 +142,10 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
                     if (field, t) not in scored and weight:
                         scored.add((field, t))
                         docs_of[(field, t)] = score(field, t, weight, params.k1, params.b)
-    if mode == "or" and params.bigram_boost:
-        d, w = snap.bm25_many(leaves, "bigram", bigrams(parsed.text)[:MAX_BIGRAMS], params.bigram_k1,
-                              params.bigram_b, params.bigram_boost, public_only)
+    grams = bigrams(parsed.text)[:MAX_BIGRAMS] if mode == "or" and params.bigram_boost else []
+    if grams:
+        d, w = snap.bm25_many(leaves, "bigram", grams, params.bigram_k1, params.bigram_b, params.bigram_boost,
+                              public_only)
         if len(d):
             parts_d.append(d)
             parts_w.append(w)
@@ -157,7 +158,7 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
     if params.title_boost:
         doc_scores += _title_scores(snap, leaves, parsed, params, public_only, has_score)
     if params.title_presence and has_score.any():
-        doc_scores += _title_presence(snap, leaves, parsed, params, public_only, has_score, mode)
+        doc_scores += _title_presence(snap, leaves, parsed.terms, grams, params, public_only, has_score)
     doc_scores[~mask] = 0.0
     allowed = _turn_any(snap, mask)
     nz = np.nonzero(doc_scores)[0]
@@ -196,16 +197,15 @@ def _title_scores(snap: Snapshot, leaves, parsed: ParsedQuery, params: RankParam
     return out
 
 
-def _title_presence(snap: Snapshot, leaves, parsed: ParsedQuery, params: RankParams, public_only: bool,
-                    matched: np.ndarray, mode: str) -> np.ndarray:
-    """What the document's title adds to each matching passage read under it: its words (for questions
-    also its character bigrams) count as one more occurrence (`Snapshot.title_presence`)."""
-    d, w = snap.title_presence(leaves, "title", "text", parsed.terms, params.k1, params.b, matched,
+def _title_presence(snap: Snapshot, leaves, terms: list[str], grams: list[str], params: RankParams,
+                    public_only: bool, matched: np.ndarray) -> np.ndarray:
+    """What the document's title adds to each matching passage read under it: its words (and, for
+    questions, the bigrams `grams`) count as one more occurrence (`Snapshot.title_presence`)."""
+    d, w = snap.title_presence(leaves, "title", "text", terms, params.k1, params.b, matched,
                                params.title_presence, public_only)
-    if mode == "or" and params.bigram_boost:
-        d2, w2 = snap.title_presence(leaves, "title_bigram", "bigram", bigrams(parsed.text)[:MAX_BIGRAMS],
-                                     params.bigram_k1, params.bigram_b, matched,
-                                     params.title_presence * params.bigram_boost, public_only)
+    if grams:
+        d2, w2 = snap.title_presence(leaves, "title_bigram", "bigram", grams, params.bigram_k1, params.bigram_b,
+                                     matched, params.title_presence * params.bigram_boost, public_only)
         d, w = np.concatenate([d, d2]), np.concatenate([w, w2])
     return np.bincount(d, weights=w, minlength=snap.n).astype(np.float32)
 
