@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from indexer.ingest import index_corpus
@@ -78,6 +79,12 @@ title: 第2回 会員限定
 ## ディスカッション
 【北条座長】秘匿語カワセミ計画について議論します。<script>alert(1)</script> **太字**
 """
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    """`rows` as a UTF-8 JSON-lines file at `path`."""
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
 
 
 def write_corpus(root: Path) -> Path:

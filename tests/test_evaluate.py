@@ -12,6 +12,7 @@ from indexer.errors import KbError
 from indexer.evaluate import evaluate, mrr, ndcg, percentile, recall
 
 from conftest import shared_path
+from helpers import write_jsonl
 
 INV3 = 1 / math.log2(3)  # gain of rank 2
 
@@ -82,10 +83,7 @@ QUERIES = [
 
 
 def _write(tmp_path, corpus=CORPUS, queries=QUERIES):
-    c, q = tmp_path / "corpus.jsonl", tmp_path / "queries.jsonl"
-    c.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in corpus), encoding="utf-8")
-    q.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in queries), encoding="utf-8")
-    return c, q
+    return write_jsonl(tmp_path / "corpus.jsonl", corpus), write_jsonl(tmp_path / "queries.jsonl", queries)
 
 
 def test_eval_command_json(tmp_path, capsys):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from indexer.evaluate import ProductSearch
 from indexer.ranking import RankParams
+
+from helpers import write_jsonl
 
 # Two paragraphs of one article: only the first names the horse, the second is the one about the
 # fracture. A third article mentions a fracture too.
@@ -23,9 +23,7 @@ CORPUS = [
 
 @pytest.fixture(scope="module")
 def product(tmp_path_factory):
-    path = tmp_path_factory.mktemp("title") / "corpus.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in CORPUS), encoding="utf-8")
-    with ProductSearch(path, procs=1) as p:
+    with ProductSearch(write_jsonl(tmp_path_factory.mktemp("title") / "corpus.jsonl", CORPUS), procs=1) as p:
         yield p
 
 

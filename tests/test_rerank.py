@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from indexer.evaluate import ProductSearch
 from indexer.ranking import RankParams
 from indexer.rerank import answer_shape, answer_type_match, rerank, sentence_overlap
+
+from helpers import write_jsonl
 
 WEIGHTS = {"大仏": 2.0, "高さ": 1.0, "メー": 0.5, "ート": 0.5}  # bigram → IDF (total 4.0)
 
@@ -45,9 +45,7 @@ QUESTION = "奈良の大仏の高さは何メートルか"
 
 @pytest.fixture(scope="module")
 def product(tmp_path_factory):
-    path = tmp_path_factory.mktemp("rerank") / "corpus.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in CORPUS), encoding="utf-8")
-    with ProductSearch(path, procs=1) as p:
+    with ProductSearch(write_jsonl(tmp_path_factory.mktemp("rerank") / "corpus.jsonl", CORPUS), procs=1) as p:
         yield p
 
 
@@ -126,10 +124,8 @@ DATES = [
 
 
 def test_a_when_question_prefers_the_paragraph_with_a_date_by_its_wording(tmp_path):
-    path = tmp_path / "corpus.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in DATES), encoding="utf-8")
     question = "大仏殿が再建されたのはいつ"
-    with ProductSearch(path, procs=1) as p:
+    with ProductSearch(write_jsonl(tmp_path / "corpus.jsonl", DATES), procs=1) as p:
         p.use(RankParams(answer_type_weight=0.0, answer_window_weight=0.0))
         assert p(question)[:2] == ["d1", "d2"]  # first stage: the two are alike, d1 comes first
         p.use(RankParams())
