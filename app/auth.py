@@ -1,7 +1,7 @@
 """Login helpers for the Streamlit pages: a login form, the current role, a logout button.
 
 The role shown to the search is always `current_role()`: derived from a valid, unexpired session in
-`st.session_state["auth"]` (an `indexer.accounts.Session`), never from a widget. Without one it is
+`st.session_state["auth"]` (an `indexer.archive.accounts.Session`), never from a widget. Without one it is
 "public". `st.session_state["role"]` mirrors it for pages that read it.
 
     import auth
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer import accounts
+from indexer.archive import accounts
 from indexer.errors import KbError
 
 AUTH_KEY = "auth"

@@ -17,8 +17,10 @@ from pathlib import Path
 import auth
 import streamlit as st
 
-from indexer import Filters, Index, KbError, KnowledgeBase, browse, default_index_dir
+from indexer import Filters, Index, KbError, KnowledgeBase
+from indexer.index.store import default_index_dir
 from indexer.models import ROLES
+from indexer.search import browse
 
 PAGES = {
     "search": "views/search.py",
@@ -54,7 +56,7 @@ def index_path() -> str:
 
 
 def index_dir() -> Path:
-    """The index directory as the archive's write functions take it (`indexer.archive`)."""
+    """The index directory as the archive's write functions take it (`indexer.archive.actions`)."""
     return Path(index_path())
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from indexer.models import PART_LABELS, TYPE_LABELS, VISIBILITY_LABELS
-from indexer.search import KnowledgeBase
+from indexer.search.kb import KnowledgeBase
 
 ROLE_LABELS = {"public": "公開", "member": "会員", "secretariat": "事務局"}
 SORT_LABELS = {"relevance": "関連度順", "date": "新しい順", "date_asc": "古い順"}

@@ -7,7 +7,7 @@ each `corpus.jsonl` + `queries.jsonl` (the dev split). Engines:
 - `fts5_trigram`: SQLite FTS5, `tokenize='trigram'`, the question's trigrams ORed, ranked by bm25()
   (questions shorter than 3 characters: LIKE, unranked).
 - `bm25_fugashi`: Okapi BM25 (k1=1.2, b=0.75, Lucene idf) over fugashi (unidic-lite) surface tokens.
-- `kb 1` … `kb 9`: the product (`indexer.evaluate`: its import, index and `KnowledgeBase.search`),
+- `kb 1` … `kb 9`: the product (`indexer.bench.evaluate`: its import, index and `KnowledgeBase.search`),
   as a cumulative ablation of its ranking steps, every step on the same index (built once per
   benchmark); `kb 9` is the shipped configuration, `RankParams()`.
 
@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from indexer.baselines import Bm25Fugashi, Fts5Trigram  # noqa: E402
-from indexer.bench import machine_note as bench_machine_note  # noqa: E402
-from indexer.evaluate import ANSWER_K, Variant, evaluate, evaluate_variants  # noqa: E402
-from indexer.ranking import RankParams  # noqa: E402
+from indexer.bench.baselines import Bm25Fugashi, Fts5Trigram  # noqa: E402
+from indexer.bench.evaluate import ANSWER_K, Variant, evaluate, evaluate_variants  # noqa: E402
+from indexer.bench.speed import machine_note as bench_machine_note  # noqa: E402
+from indexer.search.ranking import RankParams  # noqa: E402
 
 BENCHMARKS = ("jsquad_retrieval", "jaquad_retrieval", "tokyo_assembly_qa")
 ENGINES = {"fts5": "fts5_trigram", "bm25": "bm25_fugashi", "kb": "kb (ablation steps 1–7)"}
@@ -245,7 +245,7 @@ def write_markdown(path: Path, results: dict, limit: int | None, total_seconds: 
         "fugashi/unidic-lite surface tokens of title + text. `kb` steps = `kb eval`'s path "
         "(temporary index built by `documents_from_jsonl` + `build_index`, queries through "
         "`KnowledgeBase(index, params).search(role=\"secretariat\")`, "
-        "via `indexer.evaluate.evaluate_variants`).",
+        "via `indexer.bench.evaluate.evaluate_variants`).",
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from indexer.ingest import index_corpus
-from indexer.search import KnowledgeBase
+from indexer.archive.actions import index_corpus
+from indexer.search.kb import KnowledgeBase
 
 CATALOGUE = """\
 people:

@@ -8,7 +8,7 @@ PUBLIC_ONLY gets: not a marker word, not a count, not a facet. Members and the s
 
 Channels × roles (public / member / secretariat):
   kb.search (hits, snippet, text, total, every facet), kb.document, kb.stats, kb.highlight,
-  `kb search --json`, `kb show --json`, `kb stats --json`, and indexer.browse (related, qa_pairs,
+  `kb search --json`, `kb show --json`, `kb stats --json`, and indexer.search.browse (related, qa_pairs,
   speakers, trend, results_csv, documents) when that module provides them.
 """
 
@@ -21,9 +21,9 @@ import json
 
 import pytest
 
-from indexer.cli import main
-from indexer.search import Filters, KnowledgeBase
-from indexer.store import Index
+from indexer.cli.commands import main
+from indexer.index.store import Index
+from indexer.search.kb import Filters, KnowledgeBase
 
 from helpers import TRANSCRIPT, write_corpus
 
@@ -275,12 +275,12 @@ def test_cli_stats_json(indexes):
     assert m["turns"] > a["turns"]
 
 
-# -- indexer.browse (written concurrently; skipped when absent) ------------------------------------
+# -- indexer.search.browse (written concurrently; skipped when absent) ------------------------------------
 def _browse(name: str):
-    browse = pytest.importorskip("indexer.browse")
+    browse = pytest.importorskip("indexer.search.browse")
     fn = getattr(browse, name, None)
     if fn is None:
-        pytest.skip(f"indexer.browse.{name} がまだありません")
+        pytest.skip(f"indexer.search.browse.{name} がまだありません")
     return fn
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer import accounts
-from indexer.accounts import AccountError, LoginLocked
-from indexer.audit import entries
-from indexer.cli import main
+from indexer.archive import accounts
+from indexer.archive.accounts import AccountError, LoginLocked
+from indexer.archive.audit import entries
+from indexer.cli.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"

@@ -7,17 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.analysis import (
+from indexer.index.counting import bigram_counts, reading_counts, term_counter, text_counts
+from indexer.text.analysis import (
     analyze,
     bigram_analyzer,
-    bigram_counts,
     japanese_analyzer,
     morphemes,
     reading_analyzer,
-    reading_counts,
     strip_gloss,
-    term_counter,
-    text_counts,
 )
 
 

@@ -1,7 +1,7 @@
 """Every page of the app through AppTest: related turns, CSV, caching, Q&A, speakers, trend, admin.
 
 Members and the secretariat log in through the ログイン page (accounts from `test_app.make_accounts`);
-every change made in 管理 goes through `indexer.archive` (write lock, stored sources) and reaches the
+every change made in 管理 goes through `indexer.archive.actions` (write lock, stored sources) and reaches the
 audit log exactly once, with the logged-in name.
 """
 
@@ -16,8 +16,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_app import APP, all_text, html_values, login, logout, make_accounts  # noqa: E402
 from test_browse import MARKERS, QA_DOC  # noqa: E402
 
-from indexer import KnowledgeBase, archive, audit, check, files, kept  # noqa: E402
-from indexer.archive import index_corpus  # noqa: E402
+from indexer import KnowledgeBase, archive  # noqa: E402
+from indexer.archive import audit, check, files, kept  # noqa: E402
+from indexer.archive.actions import index_corpus  # noqa: E402
 
 from helpers import write_corpus  # noqa: E402
 
@@ -162,7 +163,7 @@ def test_document_page_without_doc_offers_a_choice(env):
 
 def test_document_timestamps_for_captions(env, tmp_path):
     from indexer import Index
-    from indexer.ingest import load_document
+    from indexer.ingest.loading import load_document
 
     vtt = tmp_path / "cap.vtt"
     vtt.write_text("WEBVTT\n\n00:12:34.000 --> 00:12:40.000\n<v 北条>字幕の発言です。\n", encoding="utf-8")

@@ -9,11 +9,12 @@ import tarfile
 
 import pytest
 
-from indexer import archive, audit, backup, check, files, kept
-from indexer.cli import main
+from indexer import archive
+from indexer.archive import audit, backup, check, files, kept
+from indexer.cli.commands import main
 from indexer.errors import IndexError_, IngestError
-from indexer.search import KnowledgeBase
-from indexer.store import VERSION_FILE, Index
+from indexer.index.store import VERSION_FILE, Index
+from indexer.search.kb import KnowledgeBase
 
 from helpers import write_corpus
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer import bench, bench_report, cli
+from indexer.bench import report as bench_report
+from indexer.bench import speed as bench
+from indexer.cli import commands as cli
 
 TOPICS = [
     ("予算", "来年度の予算案について財政局長に伺います。予算の執行状況と補正予算の見通しをお示しください。"),
@@ -65,7 +67,7 @@ def test_replicate_gives_distinct_ids_and_meetings():
 
 
 def test_scaled_corpus_imports_as_distinct_documents(tmp_path):
-    from indexer.jsonl import documents_from_jsonl
+    from indexer.ingest.jsonl import documents_from_jsonl
 
     src = write_corpus(tmp_path / "tiny.jsonl", lines=20)
     counts = bench.prepare_corpus(src, tmp_path / "x3.jsonl", limit=12, scale=3)

@@ -1,4 +1,4 @@
-"""indexer.browse: related turns, Q&A pairs, speakers, trend, CSV and admin helpers — visibility first."""
+"""indexer.search.browse: related turns, Q&A pairs, speakers, trend, CSV and admin helpers — visibility first."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import io
 
 import pytest
 
-from indexer import KbError, browse
-from indexer.ingest import load_document
+from indexer import KbError
+from indexer.archive import publish
+from indexer.ingest.loading import load_document
 from indexer.models import Document, Segment
+from indexer.search import browse
 
 from helpers import build_kb
 
@@ -37,7 +39,7 @@ A：（佐伯）翠嵐に関する会員向けの回答です。
 
 
 def qa_kb(tmp_path):
-    from indexer.ingest import index_corpus
+    from indexer.archive.actions import index_corpus
 
     from helpers import write_corpus
 
@@ -199,7 +201,7 @@ title: 第2回 会員メモ
 def twin_kbs(root):
     """(FULL, PUBLIC_ONLY): the same public content, FULL with members-only content added (as in
     tests/test_access_matrix.py: the members-only document and the members-only discussion)."""
-    from indexer.ingest import index_corpus
+    from indexer.archive.actions import index_corpus
 
     from helpers import TRANSCRIPT, write_corpus
 
@@ -281,9 +283,9 @@ def test_unknown_role_is_refused(kb, role):
     ("CON.md", "_CON.md"),
 ])
 def test_safe_upload_name_is_the_one_safe_filename(name, expected):
-    from indexer.uploads import safe_filename
+    from indexer.archive.uploads import safe_filename
 
-    assert browse.safe_upload_name(name) == safe_filename(name) == expected
+    assert publish.safe_upload_name(name) == safe_filename(name) == expected
 
 
 def test_save_upload_stays_in_uploads(kb, tmp_path):
@@ -291,11 +293,11 @@ def test_save_upload_stays_in_uploads(kb, tmp_path):
         data_dir = tmp_path / "data"
 
     for name in ("../../escape.md", "/etc/cron.d/x.md", "ok.vtt"):
-        p = browse.save_upload(Fake, name, b"x")
+        p = publish.save_upload(Fake, name, b"x")
         assert p.parent == (tmp_path / "data" / "uploads").resolve() and p.read_bytes() == b"x"
     assert not (tmp_path / "escape.md").exists()
     with pytest.raises(KbError, match="対応していない"):
-        browse.save_upload(Fake, "evil.exe", b"x")
+        publish.save_upload(Fake, "evil.exe", b"x")
 
 
 @pytest.mark.parametrize("text,ok", [
@@ -311,11 +313,11 @@ def test_synonyms_validation(tmp_path, text, ok):
         data_dir = tmp_path
 
     if ok:
-        browse.save_synonyms(Fake, text)
-        assert browse.load_synonyms_text(Fake) == text
+        publish.save_synonyms(Fake, text)
+        assert publish.load_synonyms_text(Fake) == text
     else:
         with pytest.raises(KbError) as e:
-            browse.save_synonyms(Fake, text)
+            publish.save_synonyms(Fake, text)
         assert any("\u3040" <= ch <= "\u30ff" for ch in str(e.value))  # a Japanese message
         assert not (tmp_path / "synonyms.yaml").exists()
 
@@ -325,7 +327,7 @@ def test_preview_of_a_caption_file(tmp_path):
     p = tmp_path / "s.vtt"
     p.write_text(vtt, encoding="utf-8")
     doc = load_document(p, overrides={"session": 3, "visibility": "public"})
-    pv = browse.preview(doc)
+    pv = publish.preview(doc)
     assert pv.timestamps and pv.turns == 2 and pv.session == 3 and pv.encoding
     assert dict(pv.speakers) == {"北条": 1, "田村": 1}
 
@@ -347,18 +349,19 @@ def archived(tmp_path):
 
 def test_staged_upload_is_private_and_removed(tmp_path):
     data_dir = tmp_path / "data"
-    with browse.staged_upload(data_dir, "../第3回 議事録.md", b"x") as p:
+    with publish.staged_upload(data_dir, "../第3回 議事録.md", b"x") as p:
         assert p.name == "第3回_議事録.md" and p.read_bytes() == b"x"
         assert p.parent.parent == (data_dir / "uploads").resolve() and p.parent.name.startswith(".staging-")
     assert not p.parent.exists() and list((data_dir / "uploads").iterdir()) == []
-    with pytest.raises(KbError, match="対応していない"), browse.staged_upload(data_dir, "evil.exe", b"x"):
+    with pytest.raises(KbError, match="対応していない"), publish.staged_upload(data_dir, "evil.exe", b"x"):
         pass
 
 
 def test_publish_uploads_goes_through_the_archive(archived):
-    from indexer import Index, archive, audit, check, kept
+    from indexer import Index, archive
+    from indexer.archive import audit, check, kept
 
-    res = browse.publish_uploads(archived, [("../up 1.md", UPLOAD.encode())], {"session": "3"}, actor="jimu")
+    res = publish.publish_uploads(archived, [("../up 1.md", UPLOAD.encode())], {"session": "3"}, actor="jimu")
     assert res.done == [("up1", "added")] and not res.errors
     assert (archived.parent / "uploads" / "up_1.md").read_bytes() == UPLOAD.encode()
     [src] = [s for s in kept.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
@@ -368,7 +371,7 @@ def test_publish_uploads_goes_through_the_archive(archived):
             if e["action"] != "index"] == [("add", "jimu", "up1")]
     # the same bytes again: unchanged, no audit entry
     n = len(audit.entries(archived.parent))
-    assert browse.publish_uploads(archived, [("up 1.md", UPLOAD.encode())], {"session": "3"},
+    assert publish.publish_uploads(archived, [("up 1.md", UPLOAD.encode())], {"session": "3"},
                                   actor="jimu").done == [("up1", "unchanged")]
     assert len(audit.entries(archived.parent)) == n
     assert "up1" in archive.rebuild(archived).doc_ids()
@@ -376,20 +379,21 @@ def test_publish_uploads_goes_through_the_archive(archived):
 
 
 def test_publish_uploads_one_bad_file_writes_nothing(archived):
-    from indexer import kept
+    from indexer.archive import kept
 
-    res = browse.publish_uploads(archived, [("ok.md", UPLOAD.encode()), ("bad.md", b"---\nsession: x\n---\n")],
+    res = publish.publish_uploads(archived, [("ok.md", UPLOAD.encode()), ("bad.md", b"---\nsession: x\n---\n")],
                                  actor="jimu")
     assert not res.done and res.errors and res.errors[0].startswith("bad.md")
     assert not [s for s in kept.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
 
 
 def test_publish_uploads_refused_while_another_writer_holds_the_lock(archived, monkeypatch):
-    from indexer import archive, files
+    from indexer import archive
+    from indexer.archive import files
 
     monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.1")
     with files.write_lock(archived.parent), pytest.raises(KbError, match="他の更新作業"):
-        browse.publish_uploads(archived, [("up.md", UPLOAD.encode())], actor="jimu")
+        publish.publish_uploads(archived, [("up.md", UPLOAD.encode())], actor="jimu")
     assert "up1" not in archive.open_index(archived).doc_ids()
 
 
@@ -397,25 +401,25 @@ def test_unsourced_documents(archived):
     from indexer import Index
 
     ix = Index(archived)
-    assert browse.unsourced_documents(ix) == []
+    assert publish.unsourced_documents(ix) == []
     ix.put([Document(id="stray", title="x", segments=[Segment(0, "原本なし")])])
-    assert browse.unsourced_documents(ix) == ["stray"]
+    assert publish.unsourced_documents(ix) == ["stray"]
 
 
 def test_save_synonyms_waits_for_the_write_lock(tmp_path, monkeypatch):
-    from indexer import files
+    from indexer.archive import files
 
     class Fake:
         data_dir = tmp_path
 
     monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.1")
     with files.write_lock(tmp_path), pytest.raises(KbError, match="他の更新作業"):
-        browse.save_synonyms(Fake, "DX: [デジタル]\n")
+        publish.save_synonyms(Fake, "DX: [デジタル]\n")
     assert not (tmp_path / "synonyms.yaml").exists()
 
 
 def test_browse_has_no_direct_index_writer():
-    """Admin writes go through `indexer.archive` (lock, sources, audit): no rebuild around it here."""
+    """Admin writes go through `indexer.archive.actions` (lock, sources, audit): no rebuild around it here."""
     assert not hasattr(browse, "rebuild") and not hasattr(browse, "build_index")
 
 

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from indexer.bulk import BulkWriter
+from indexer.index.bulk import BulkWriter
+from indexer.index.schema import make_schema
+from indexer.index.store import Index, _records, _split
 from indexer.models import Document, Segment
-from indexer.schema import make_schema
-from indexer.search import KnowledgeBase
-from indexer.store import Index, _records, _split
+from indexer.search.kb import KnowledgeBase
 
 TEXTS = [
     "内製化を進めました。ネットワークの内製化と決裁システムの内製化です。",
@@ -131,7 +131,7 @@ def test_a_repeated_document_is_indexed_once_in_parallel_too(tmp_path):
 
 @pytest.mark.parametrize("chars, expected", [(10, 1), (1_999_999, 1), (2_000_000, min(2, os.cpu_count() or 1))])
 def test_auto_procs_starts_processes_only_for_a_large_archive(chars, expected):
-    from indexer.store import auto_procs
+    from indexer.index.store import auto_procs
 
     docs = [Document(id="a", type="report", title="", source="", segments=[Segment(order=0, text="あ" * chars)])]
     assert auto_procs(docs) == expected

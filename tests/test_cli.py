@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from indexer.cli import main
+from indexer.cli.commands import main
 
 from helpers import write_corpus
 
@@ -109,9 +109,9 @@ def test_missing_index_message(tmp_path, capsys):
 
 
 def test_console_script_runs_as_a_process(index):
-    r = subprocess.run([sys.executable, "-c", "from indexer.cli import main; main()", "--index", str(index),
+    r = subprocess.run([sys.executable, "-c", "from indexer.cli.commands import main; main()", "--index", str(index),
                         "search", "内製化", "--role", "member"], capture_output=True, text=True)
     assert r.returncode == 0 and "《内製》" in r.stdout or "《内製化》" in r.stdout
-    r = subprocess.run([sys.executable, "-c", "from indexer.cli import main; main()", "search"],
+    r = subprocess.run([sys.executable, "-c", "from indexer.cli.commands import main; main()", "search"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "引数が正しくありません" in r.stderr

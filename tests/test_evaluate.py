@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from indexer.cli import run
+from indexer.bench.evaluate import evaluate, mrr, ndcg, percentile, recall
+from indexer.cli.commands import run
 from indexer.errors import KbError
-from indexer.evaluate import evaluate, mrr, ndcg, percentile, recall
 
 from conftest import shared_path
 from helpers import write_jsonl
@@ -164,8 +164,8 @@ QA_QUERIES = [{"qid": "q1", "query": "学校給食の無償化に向けた財政
 
 
 def test_evaluate_variants_one_index(tmp_path, monkeypatch):
-    from indexer import evaluate as ev
-    from indexer.ranking import RankParams
+    from indexer.bench import evaluate as ev
+    from indexer.search.ranking import RankParams
 
     builds = []
     real_enter = ev.ProductSearch.__enter__
@@ -198,9 +198,9 @@ def test_evaluate_variants_one_index(tmp_path, monkeypatch):
 
 
 def test_product_search_params_and_strict_and(tmp_path):
-    from indexer.evaluate import ProductSearch, Variant, all_terms_query
-    from indexer.query import parse_query
-    from indexer.ranking import RankParams
+    from indexer.bench.evaluate import ProductSearch, Variant, all_terms_query
+    from indexer.search.query import parse_query
+    from indexer.search.ranking import RankParams
 
     c, _ = _write(tmp_path)
     with ProductSearch(c, params=RankParams(answer_share=0.0)) as product:

@@ -15,12 +15,13 @@ import pypdf
 import pytest
 from docx.enum.style import WD_STYLE_TYPE
 
-from indexer import formats
+from indexer.archive.actions import add_files
 from indexer.errors import IngestError
-from indexer.ingest import SUPPORTED_SUFFIXES, add_files, load_document
-from indexer.search import KnowledgeBase
-from indexer.sources import read_source
-from indexer.store import Index
+from indexer.index.store import Index
+from indexer.ingest import formats
+from indexer.ingest.loading import SUPPORTED_SUFFIXES, load_document
+from indexer.ingest.sources import read_source
+from indexer.search.kb import KnowledgeBase
 
 from conftest import shared_path
 
@@ -243,7 +244,7 @@ def test_file_size_limit(monkeypatch):
     ({"KB_MAX_FILE_MB": "abc"}, "MAX_FILE_BYTES", 50 * 1024 * 1024),
 ])
 def test_limits_from_environment(env, attr, expected):
-    code = f"from indexer import formats, sources; print(formats.{attr}, sources.MAX_FILE_BYTES)"
+    code = f"from indexer.ingest import formats, sources; print(formats.{attr}, sources.MAX_FILE_BYTES)"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KB_MAX_")}
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env={**clean, **env},
                          capture_output=True, text=True, check=True).stdout.split()

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer import archive
-from indexer.analysis import analyze, japanese_analyzer
 from indexer.errors import IngestError, QueryError
-from indexer.jsonl import documents_from_jsonl
-from indexer.query import parse_query
-from indexer.search import Filters, KnowledgeBase
-from indexer.sources import read_source
-from indexer.store import Index
+from indexer.index.store import Index
+from indexer.ingest.jsonl import documents_from_jsonl
+from indexer.ingest.sources import read_source
+from indexer.search.kb import Filters, KnowledgeBase
+from indexer.search.query import parse_query
+from indexer.text.analysis import analyze, japanese_analyzer
 
 from helpers import write_corpus
 

@@ -14,10 +14,10 @@ import unicodedata
 
 import pytest
 
-from indexer.cli import main
+from indexer.archive.uploads import MAX_BYTES, MAX_CHARS, safe_filename
+from indexer.cli.commands import main
 from indexer.errors import KbError, QueryError
-from indexer.search import Filters
-from indexer.uploads import MAX_BYTES, MAX_CHARS, safe_filename
+from indexer.search.kb import Filters
 
 from helpers import build_kb
 
@@ -224,6 +224,6 @@ def test_cli_undecodable_argument_bytes(index_dir):
     import sys
 
     for extra in ([], [b"--json"]):
-        r = subprocess.run([sys.executable.encode(), b"-c", b"from indexer.cli import main; main()", b"--index",
+        r = subprocess.run([sys.executable.encode(), b"-c", b"from indexer.cli.commands import main; main()", b"--index",
                             index_dir.encode(), b"search", b"\xff\xfe\x81", *extra], capture_output=True, timeout=60)
         assert r.returncode in (0, 1) and b"Traceback" not in r.stderr + r.stdout

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.normalize import fold, fold_text
+from indexer.text.normalize import fold, fold_text
 
 
 @pytest.mark.parametrize(

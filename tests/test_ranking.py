@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer.evaluate import ProductSearch
-from indexer.ranking import RankParams
+from indexer.bench.evaluate import ProductSearch
+from indexer.search.ranking import RankParams
 
 from helpers import write_jsonl
 

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from indexer import archive, check, files
-from indexer.search import KnowledgeBase
-from indexer.store import Index
+from indexer import archive
+from indexer.archive import check, files
+from indexer.index.store import Index
+from indexer.search.kb import KnowledgeBase
 
 from helpers import write_corpus
 
-KB = [sys.executable, "-c", "from indexer.cli import main; main()"]
+KB = [sys.executable, "-c", "from indexer.cli.commands import main; main()"]
 QUERIES = ["内製化", "ハヤブサ", "ツバメ", "推進体制", "カワセミ"]
 ROLES = ("public", "member")
 WORDS = ["クラウド契約", "内製化", "推進体制", "人材育成", "防災", "予算編成", "ガバメントクラウド", "標準化",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer.evaluate import ProductSearch
-from indexer.ranking import RankParams
-from indexer.rerank import answer_shape, answer_type_match, rerank, sentence_overlap
+from indexer.bench.evaluate import ProductSearch
+from indexer.search.ranking import RankParams
+from indexer.search.rerank import answer_shape, answer_type_match, rerank, sentence_overlap
 
 from helpers import write_jsonl
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.errors import QueryError
-from indexer.search import Filters, KnowledgeBase, first_in_order
+from indexer.search.kb import Filters, KnowledgeBase, first_in_order
 
 from helpers import build_kb
 
@@ -145,8 +145,8 @@ def test_a_query_never_crashes(kb, q):
 
 
 def test_facets_are_right_across_segments_missing_a_column(tmp_path):
+    from indexer.index.store import Index
     from indexer.models import Document, Segment
-    from indexer.store import Index
 
     ix = Index(tmp_path / "ix", create=True)
     ix.put([Document(id="a", segments=[Segment(order=0, text="防災の予算")])])  # no speaker, no session

@@ -2,11 +2,11 @@
 
 import pytest
 
-from indexer.catalogue import Catalogue
 from indexer.errors import IngestError
-from indexer.ingest import load_document
-from indexer.segments import build_document, part_of_heading
-from indexer.sources import Source
+from indexer.ingest.catalogue import Catalogue
+from indexer.ingest.loading import load_document
+from indexer.ingest.segments import build_document, part_of_heading
+from indexer.ingest.sources import Source
 
 from helpers import write_corpus
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from indexer.ingest import load_document
-from indexer.jsonl import documents_from_jsonl
-from indexer.search import KnowledgeBase
-from indexer.store import build_index
+from indexer.index.store import build_index
+from indexer.ingest.jsonl import documents_from_jsonl
+from indexer.ingest.loading import load_document
+from indexer.search.kb import KnowledgeBase
 
 from conftest import shared_path
 

@@ -5,7 +5,7 @@ import codecs
 import pytest
 
 from indexer.errors import IngestError
-from indexer.sources import decode, read_source, split_front_matter
+from indexer.ingest.sources import decode, read_source, split_front_matter
 
 TEXT = "①内製化の件、㈱ベンダーとｸﾗｳﾄﾞ契約\n次の行"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from indexer.speakers import SpeakerDirectory, normalize_name, parse_turn
+from indexer.text.speakers import SpeakerDirectory, normalize_name, parse_turn
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from indexer.catalogue import Catalogue
+from indexer.archive.actions import add_files, index_corpus
 from indexer.errors import IndexError_
-from indexer.ingest import add_files, index_corpus
-from indexer.search import KnowledgeBase
-from indexer.store import VERSION_FILE, Index
+from indexer.index.store import VERSION_FILE, Index
+from indexer.ingest.catalogue import Catalogue
+from indexer.search.kb import KnowledgeBase
 
 from helpers import write_corpus
 

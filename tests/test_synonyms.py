@@ -2,9 +2,9 @@
 
 import pytest
 
-from indexer.analysis import analyze
 from indexer.errors import KbError
-from indexer.synonyms import Synonyms, load, parse
+from indexer.search.synonyms import Synonyms, load, parse
+from indexer.text.analysis import analyze
 
 from helpers import build_kb
 
@@ -15,7 +15,7 @@ def kb(tmp_path):
     (tmp_path / "corpus" / "s01" / "extra.md").write_text(
         "---\nid: x1\nsession: 1\n---\n庁内でのインハウス開発に切り替えました。\n\nデジタル変革の担当課です。\n",
         encoding="utf-8")
-    from indexer.ingest import add_files
+    from indexer.archive.actions import add_files
 
     add_files(kb.index, [tmp_path / "corpus" / "s01" / "extra.md"])
     return kb

@@ -1,8 +1,8 @@
 """管理 (事務局のみ): upload and publish documents, replace or remove them, synonyms, rebuild.
 
 Uploads are written only under the managed data directory (`Index.data_dir / "uploads"`) with the
-name `indexer.uploads.safe_filename` gives; parsing, visibility and writing happen in `indexer`.
-Every write goes through `indexer.archive`, as the command line does: the write lock (one writer at
+name `indexer.archive.uploads.safe_filename` gives; parsing, visibility and writing happen in `indexer`.
+Every write goes through `indexer.archive.actions`, as the command line does: the write lock (one writer at
 a time; a busy lock is reported and nothing is lost), the stored sources (so `kb rebuild` keeps what
 was published here) and the audit log. The archive records add/replace/import (with the SHA-256 of
 the uploaded bytes), remove, rebuild and index with `actor=<logged-in name>`; the page records only
@@ -18,10 +18,11 @@ import kb_app
 import kb_ui as ui
 import streamlit as st
 
-from indexer import KbError, archive, audit, browse
+from indexer import KbError, archive
+from indexer.archive import audit, publish
 from indexer.models import TYPE_LABELS, VISIBILITY_LABELS
 
-UPLOAD_TYPES = [s.lstrip(".") for s in browse.UPLOAD_SUFFIXES]
+UPLOAD_TYPES = [s.lstrip(".") for s in publish.UPLOAD_SUFFIXES]
 
 
 def overrides() -> dict:
@@ -32,7 +33,7 @@ def overrides() -> dict:
     return {k: v for k, v in out.items() if v}
 
 
-def preview_html(p: browse.Preview, exists: bool) -> str:
+def preview_html(p: publish.Preview, exists: bool) -> str:
     rows = [
         ["文書 ID", p.doc_id + ("（既存の文書を置き換えます）" if exists else "（新規）")],
         ["タイトル", p.title], ["回", ui.session_label(p.session)], ["日付", p.date or "（なし）"],
@@ -64,7 +65,7 @@ STATUS_LABELS = {"added": "追加", "replaced": "差し替え", "unchanged": "�
 def upload_tab(index, actor: str) -> None:
     files = st.file_uploader("ファイルを選ぶ（複数可）", type=UPLOAD_TYPES, accept_multiple_files=True,
                              key="adm_files")
-    st.caption("対応形式: " + " ".join(browse.UPLOAD_SUFFIXES) + "。文書 ID が既存の文書と同じなら置き換えます。"
+    st.caption("対応形式: " + " ".join(publish.UPLOAD_SUFFIXES) + "。文書 ID が既存の文書と同じなら置き換えます。"
                " .jsonl には公開範囲の指定だけが使われます。")
     with st.expander("メタデータを指定する（空欄はファイルの記載・既定値のまま）", expanded=True):
         c1, c2, c3 = st.columns(3)
@@ -84,11 +85,11 @@ def upload_tab(index, actor: str) -> None:
         st.markdown(f"**{ui.md_escape(f.name)}**")
         try:
             data = f.getvalue()
-            browse.save_upload(index, f.name, data)
-            with browse.staged_upload(index.data_dir, f.name, data) as path:
-                got = browse.load_upload(path, fixed)
+            publish.save_upload(index, f.name, data)
+            with publish.staged_upload(index.data_dir, f.name, data) as path:
+                got = publish.load_upload(path, fixed)
             for doc in got:
-                st.html(preview_html(browse.preview(doc), index.document_meta(doc.id) is not None))
+                st.html(preview_html(publish.preview(doc), index.document_meta(doc.id) is not None))
                 docs.append(doc)
         except KbError as e:
             failed = True
@@ -99,7 +100,7 @@ def upload_tab(index, actor: str) -> None:
     if st.button(f"{len(docs)} 件の文書を公開する", key="adm_publish", type="primary"):
         try:
             with st.spinner("公開しています…（他の更新作業が終わるのを待つことがあります）"):
-                res = browse.publish_uploads(kb_app.index_dir(), [(f.name, f.getvalue()) for f in files],
+                res = publish.publish_uploads(kb_app.index_dir(), [(f.name, f.getvalue()) for f in files],
                                              fixed, actor=actor)
         except KbError as e:
             kb_app.forget_caches()
@@ -146,12 +147,12 @@ def manage_tab(index, role: str, actor: str) -> None:
 
 def synonyms_tab(index, actor: str) -> None:
     if "adm_syn" not in st.session_state:
-        st.session_state.adm_syn = browse.load_synonyms_text(index)
+        st.session_state.adm_syn = publish.load_synonyms_text(index)
     st.text_area("同義語辞書（YAML。例：「DX: [デジタルトランスフォーメーション, デジタル変革]」）",
                  key="adm_syn", height=240)
     if st.button("保存する", key="adm_syn_save"):
         try:
-            path = browse.save_synonyms(index, st.session_state.adm_syn)
+            path = publish.save_synonyms(index, st.session_state.adm_syn)
         except KbError as e:
             st.error(ui.md_escape(str(e)))
         else:
@@ -169,7 +170,7 @@ def rebuild_tab(index, actor: str) -> None:
     st.markdown("**保存された原本から作り直す**")
     st.caption("追加・差し替えのたびに保存した原本（`sources/`）から索引を作り直します。"
                "索引が壊れたときや版が変わったときに使います。")
-    missing = browse.unsourced_documents(index) if index is not None else []
+    missing = publish.unsourced_documents(index) if index is not None else []
     if missing:
         st.warning(ui.md_escape(f"原本が保存されていない文書が索引に {len(missing)} 件あります（例: "
                                 f"{'、'.join(missing[:5])}）。原本から作り直すとこれらは消えます。"
@@ -181,7 +182,7 @@ def rebuild_tab(index, actor: str) -> None:
             "索引を作り直しています…（他の更新作業が終わるのを待つことがあります）",
             "索引は作り直す前のままです。", "保存された原本から")
     st.divider()
-    corpus = browse.corpus_dir()
+    corpus = publish.corpus_dir()
     st.markdown(f"**{ui.md_escape(str(corpus))}/ から作り直す**")
     st.write(f"元データのフォルダ: `{ui.md_escape(str(corpus))}`")
     st.caption("元データのフォルダの内容で原本と索引を置き換えます。"

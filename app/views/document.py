@@ -13,7 +13,7 @@ import kb_app
 import kb_ui as ui
 import streamlit as st
 
-from indexer import browse
+from indexer.search import browse
 
 
 def pick_document(role: str) -> None:

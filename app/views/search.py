@@ -13,8 +13,9 @@ import kb_app
 import kb_ui as ui
 import streamlit as st
 
-from indexer import Filters, KbError, browse
+from indexer import Filters, KbError
 from indexer.models import PART_LABELS, TYPE_LABELS
+from indexer.search import browse
 
 WIDGET_KEYS = ("q", "sessions", "date_from", "date_to", "doc_type", "speaker", "part", "sort", "size")
 

@@ -3,7 +3,7 @@
 Needs Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it where it can) and the
 `playwright` package. Without them the tests skip, except under CI=true where they fail.
 Screenshots of every page are written to docs/screenshots/. Members and the secretariat log in
-through the ログイン page with accounts made by `indexer.accounts.add_user`.
+through the ログイン page with accounts made by `indexer.archive.accounts.add_user`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer import accounts
-from indexer.ingest import index_corpus
+from indexer.archive import accounts
+from indexer.archive.actions import index_corpus
 
 from helpers import write_corpus
 

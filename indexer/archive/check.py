@@ -1,0 +1,64 @@
+"""`kb check`: the differences between the index and the stored sources (a crash, a lost file, an edit).
+
+The sources are the record (see `archive.py` and `kept.py`); the index must give exactly their documents, with the
+fingerprints recorded when they were added.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from indexer.archive.actions import REBUILD_HINT, open_index
+from indexer.archive.kept import SOURCES, source_documents, stored_sources
+from indexer.errors import IngestError, KbError
+from indexer.index.store import head_id
+
+
+def check(index_dir: Path) -> list[str]:
+    """Differences between the index and the stored sources, in Japanese (empty when they agree)."""
+    index_dir = Path(index_dir)
+    data_dir = index_dir.parent
+    problems: list[str] = []
+    if not (data_dir / SOURCES).is_dir():
+        problems.append(f"保存された原本がありません: {data_dir / SOURCES}")
+    sources, bad = stored_sources(data_dir)
+    problems += bad
+    expected: dict[str, str] = {}
+    shared: dict = {}
+    for src in sources:
+        try:
+            for d in source_documents(src, data_dir, shared):
+                expected[d.id] = d.fingerprint
+        except IngestError as e:
+            problems.append(f"原本を読めません: {SOURCES}/{src.dir.name}: {e}")
+            for i in src.doc_ids:
+                expected.setdefault(i, "")
+        missing = set(src.doc_ids) - set(expected)
+        problems += [f"原本 {SOURCES}/{src.dir.name} から文書「{i}」ができません。" for i in sorted(missing)]
+    try:
+        ix = open_index(index_dir)
+    except KbError as e:
+        return [*problems, f"索引を開けません: {e}"]
+    except Exception as e:  # noqa: BLE001 - a corrupt index is a finding, not a crash
+        return [*problems, f"索引を開けません（壊れています: {type(e).__name__}）。{REBUILD_HINT}"]
+    try:
+        with ix.searcher() as s:
+            indexed: dict[str, str] = {}
+            for t in s.reader().lexicon("doc_id"):
+                doc_id = t.decode("utf-8")
+                stored = s.document(id=head_id(doc_id))
+                if stored is not None:
+                    indexed[doc_id] = json.loads(stored.get("doc_meta") or "{}").get("fingerprint", "")
+                elif s.document(doc_id=doc_id) is not None:
+                    indexed[doc_id] = ""
+    except Exception as e:  # noqa: BLE001
+        return [*problems, f"索引を読めません（壊れています: {type(e).__name__}）。{REBUILD_HINT}"]
+    for doc_id in sorted(expected):
+        if doc_id not in indexed:
+            problems.append(f"索引にない文書があります: {doc_id}（原本はあります）")
+        elif expected[doc_id] and indexed[doc_id] != expected[doc_id]:
+            problems.append(f"索引の内容が原本と異なります: {doc_id}")
+    for doc_id in sorted(set(indexed) - set(expected)):
+        problems.append(f"原本のない文書が索引にあります: {doc_id}")
+    return problems

@@ -1,0 +1,1 @@
+"""Benchmarks and evaluations: `kb bench`, `kb eval`, the baselines they compare with."""

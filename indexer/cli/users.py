@@ -1,0 +1,91 @@
+"""`kb user add|remove|passwd|list`: local accounts for the web app (a `kb` plugin).
+
+Accounts are kept in `<data dir>/users.json`, the data directory being the index's parent. Every change
+is written to the audit log. Passwords come from a prompt (asked twice) or, for scripts, from one
+line of standard input with `--password-stdin`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from indexer.archive import accounts
+from indexer.archive.audit import cli_actor, record
+
+
+def register(subparsers) -> list[str]:
+    p = subparsers.add_parser("user", help="ログイン用のユーザーを管理する（追加・削除・パスワード変更・一覧）")
+    sub = p.add_subparsers(dest="user_command", required=True)
+    s = sub.add_parser("add", help="ユーザーを追加")
+    s.add_argument("name")
+    s.add_argument("--role", choices=accounts.ACCOUNT_ROLES, required=True)
+    s.add_argument("--password-stdin", action="store_true", help="パスワードを標準入力の 1 行から読む")
+    s = sub.add_parser("remove", help="ユーザーを削除")
+    s.add_argument("name")
+    s = sub.add_parser("passwd", help="パスワードを変更")
+    s.add_argument("name")
+    s.add_argument("--password-stdin", action="store_true", help="パスワードを標準入力の 1 行から読む")
+    s = sub.add_parser("list", help="ユーザーの一覧")
+    s.add_argument("--json", action="store_true")
+    return ["user"]
+
+
+def data_dir_of(index_dir: Path) -> Path:
+    """The managed data directory (as `Index.data_dir`): the index's parent. The index need not exist."""
+    return Path(index_dir).resolve().parent
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+    else:
+        try:
+            password = getpass.getpass("パスワード: ")
+            again = getpass.getpass("パスワード（確認）: ")
+        except EOFError:
+            raise accounts.AccountError("パスワードを読めませんでした（--password-stdin を使えます）。") from None
+        if password != again:
+            raise accounts.AccountError("パスワードが一致しません。")
+    return accounts.check_password(password)
+
+
+def run(args: argparse.Namespace, index_dir: Path) -> int:
+    data_dir = data_dir_of(index_dir)
+    cmd = args.user_command
+    if cmd == "list":
+        users = accounts.list_users(data_dir)
+        if args.json:
+            print(json.dumps(users, ensure_ascii=False, indent=2))
+        elif not users:
+            print("登録されているユーザーはいません。")
+        else:
+            for u in users:
+                label = accounts.ROLE_LABELS.get(u["role"], u["role"])
+                print(f"{u['name']}\t{label}（{u['role']}）\t作成 {u['created']}\t更新 {u['updated']}")
+        return 0
+    name = accounts.check_name(args.name)
+    if cmd == "add":
+        password = _read_password(args)
+        accounts.add_user(data_dir, name, args.role, password)
+        record(data_dir, cli_actor(), "user_add", detail=f"name={name} role={args.role}")
+        print(f"ユーザーを追加しました: {name}（{accounts.ROLE_LABELS[args.role]}）")
+    elif cmd == "remove":
+        accounts.remove_user(data_dir, name)
+        record(data_dir, cli_actor(), "user_remove", detail=f"name={name}")
+        print(f"ユーザーを削除しました: {name}")
+    elif cmd == "passwd":
+        if accounts.get_account(data_dir, name) is None:
+            raise accounts.AccountError(f"ユーザー「{name}」は登録されていません。")
+        password = _read_password(args)
+        accounts.set_password(data_dir, name, password)
+        record(data_dir, cli_actor(), "user_passwd", detail=f"name={name}")
+        print(f"パスワードを変更しました: {name}")
+    else:
+        return 2
+    return 0

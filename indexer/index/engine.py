@@ -1,0 +1,334 @@
+"""Fast ranking over the Whoosh index: postings and per-document columns as NumPy arrays.
+
+Whoosh stays the index (schema, analyzer, postings, stored fields, atomic commits). Scoring,
+filtering, facet counting and passage→turn collapsing are done here with NumPy over arrays read
+from the index's segments. Segments are immutable, so their arrays are cached by segment id and
+only a new segment (after `kb add`) is read again; deletions are re-applied on every snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.index.bulk import LENGTH_OF_BYTE, length_bytes
+from indexer.index.schema import ARRAY_COLUMNS, SCORED_FIELDS
+
+POSTINGS_CACHE_LIMIT = 12_000_000  # postings kept in memory (about 8 bytes each)
+
+
+def bm25_idf(n: int, df: int) -> float:
+    """BM25's inverse document frequency of a term in `df` of `n` documents."""
+    return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def _segment_key(reader) -> str:
+    seg = reader.segment()
+    return f"{seg.segment_id()}" if seg is not None else str(id(reader))
+
+
+def _read_column(reader, name: str, n: int) -> np.ndarray:
+    """A string column of a segment (a sortable ID field: VarBytesColumn) as an object array, read in one piece.
+    A segment where no document has the field has no column: all empty strings."""
+    out = np.full(n, "", dtype=object)
+    if not reader.has_column(name):
+        return out
+    raw = reader.column_reader(name, translate=False)
+    lengths = raw._lengths.tolist()  # noqa: SLF001
+    offsets = raw._offsets.tolist()  # noqa: SLF001
+    count = min(n, len(lengths))
+    if count:
+        blob = raw._dbfile.get(raw._basepos, offsets[count - 1] + lengths[count - 1])  # noqa: SLF001
+        out[:count] = [blob[o:o + k].decode("utf-8") for o, k in zip(offsets[:count], lengths[:count], strict=True)]
+    return out
+
+
+def _read_lengths(reader, field: str, n: int) -> np.ndarray:
+    return LENGTH_OF_BYTE[length_bytes(reader._perdoc, field, n)].astype(np.float32)  # noqa: SLF001
+
+
+def _read_numbers(reader, name: str, n: int) -> np.ndarray:
+    """A 4-byte NumericColumn of a segment as an int32 array (documents past the last value are 0)."""
+    out = np.zeros(n, dtype=np.int32)
+    if not reader.has_column(name):
+        return out
+    col = reader.column_reader(name, translate=False)
+    count = min(col._count, n)  # noqa: SLF001
+    if count:
+        raw = col._dbfile.get(col._basepos, count * 4)  # noqa: SLF001
+        out[:count] = np.frombuffer(raw, dtype=">i4")
+    return out
+
+
+def _read_postings(reader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(local docnums, term frequencies) of one term in one segment, block by block."""
+    terms = reader._terms  # noqa: SLF001
+    if (field, btext) not in terms:
+        return np.empty(0, np.int32), np.empty(0, np.float32)
+    m = terms.matcher(field, btext, reader.schema[field].format)
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    while m.is_active():
+        m._read_ids()  # noqa: SLF001
+        m._read_weights()  # noqa: SLF001
+        ids.append(np.asarray(m._ids, dtype=np.int32))  # noqa: SLF001
+        weights.append(np.asarray(m._weights, dtype=np.float32))  # noqa: SLF001
+        m._next_block()  # noqa: SLF001
+    if not ids:
+        return np.empty(0, np.int32), np.empty(0, np.float32)
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+class SegmentArrays:
+    """Per-document columns and text lengths of one immutable segment."""
+
+    def __init__(self, reader):
+        n = reader.doc_count_all()
+        self.n = n
+        self.columns = {name: _read_column(reader, name, n) for name in ARRAY_COLUMNS}
+        self.lengths = {f: _read_lengths(reader, f, n) for f in SCORED_FIELDS}
+        self.order = _read_numbers(reader, "turn_order", n)
+
+
+class Engine:
+    """Caches shared by every searcher of one index (thread-safe)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._segments: dict[str, SegmentArrays] = {}
+        self._postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._postings_size = 0
+        self._snapshot: Snapshot | None = None
+
+    def snapshot(self, searcher) -> Snapshot:
+        leaves = searcher.reader().leaf_readers()
+        key = tuple((_segment_key(r), r.segment().deleted_count() if r.segment() else 0) for r, _ in leaves)
+        snap = self._snapshot
+        if snap is not None and snap.key == key:
+            return snap
+        with self._lock:
+            arrays = []
+            for r, _ in leaves:
+                k = _segment_key(r)
+                if k not in self._segments:
+                    self._segments[k] = SegmentArrays(r)
+                arrays.append(self._segments[k])
+            live_keys = {_segment_key(r) for r, _ in leaves}
+            for k in [k for k in self._segments if k not in live_keys]:
+                del self._segments[k]
+            snap = Snapshot(self, key, leaves, arrays)
+            self._snapshot = snap
+        return snap
+
+    def postings(self, seg_key: str, reader, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        k = (seg_key, field, term)
+        hit = self._postings.get(k)
+        if hit is not None:
+            self._postings.move_to_end(k)
+            return hit
+        value = _read_postings(reader, field, term.encode("utf-8"))
+        with self._lock:
+            self._postings[k] = value
+            self._postings_size += len(value[0])
+            while self._postings_size > POSTINGS_CACHE_LIMIT and len(self._postings) > 1:
+                _, (ids, _w) = self._postings.popitem(last=False)
+                self._postings_size -= len(ids)
+        return value
+
+
+@dataclass
+class Codes:
+    """A string column as integer codes plus the distinct values."""
+
+    codes: np.ndarray
+    values: np.ndarray
+
+
+def _encode(values: np.ndarray) -> Codes:
+    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
+    return Codes(inverse.astype(np.int32), uniq)
+
+
+class Snapshot:
+    """All segments of one index generation as global arrays (docnum = leaf offset + local docnum)."""
+
+    def __init__(self, engine: Engine, key: tuple, leaves, arrays: list[SegmentArrays]):
+        self.engine = engine
+        self.key = key
+        self.offsets = [off for _, off in leaves]
+        self.seg_keys = [_segment_key(r) for r, _ in leaves]
+        self.n = sum(a.n for a in arrays)
+        live = np.ones(self.n, dtype=bool)
+        for r, off in leaves:
+            deleted = list(r.segment().deleted_docs()) if r.segment() and r.segment().has_deletions() else []
+            if deleted:
+                live[off + np.asarray(deleted, dtype=np.int64)] = False
+        self.live = live
+        cols = {name: np.concatenate([a.columns[name] for a in arrays]) if arrays else np.empty(0, object)
+                for name in ARRAY_COLUMNS}
+        self.cols = {name: _encode(v) for name, v in cols.items()}
+        self.turn = self.cols["seg_id"]
+        self.n_turns = len(self.turn.values)
+        self.public = cols["visibility"].astype(str) == "public"
+        dates = cols["date"].astype(str)
+        self.date = np.array([int(d.replace("-", "")) if len(d) == 10 else 0 for d in dates], dtype=np.int32)
+        self.lengths = {f: np.concatenate([a.lengths[f] for a in arrays]) if arrays else np.zeros(0, np.float32)
+                        for f in SCORED_FIELDS}
+        self.order = np.concatenate([a.order for a in arrays]) if arrays else np.zeros(0, np.int32)
+        # answer turn → its question's turn (for Q&A propagation)
+        q = cols["question_id"].astype(str)
+        has_q = (q != "") & live
+        qcodes = np.searchsorted(self.turn.values, q[has_q])
+        ok = (qcodes < self.n_turns) & (self.turn.values[np.minimum(qcodes, self.n_turns - 1)] == q[has_q])
+        self.answer_turns = self.turn.codes[has_q][ok]
+        self.question_turns = qcodes[ok].astype(np.int32)
+        rep = np.full(self.n_turns, -1, dtype=np.int64)
+        live_docs = np.nonzero(live)[0]
+        rep[self.turn.codes[live_docs][::-1]] = live_docs[::-1]
+        self.turn_rep = rep  # first live passage of each turn (-1: none)
+        self._stats: dict = {}
+        self._idf: dict[tuple[str, str, bool], float] = {}  # (field, term, public_only) → IDF, on demand
+        self.titles: dict[str, str] = {}  # doc id → title, filled on demand
+        self.squashed: dict[int, str] = {}  # docnum → folded text without spaces (phrase checks)
+        self._by_doc: tuple[np.ndarray, np.ndarray] | None = None  # passages grouped by document, on demand
+
+    def postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only."""
+        docs, tfs = [], []
+        for (r, off), key in zip(leaves, self.seg_keys, strict=True):
+            ids, w = self.engine.postings(key, r, field, term)
+            if len(ids):
+                docs.append(ids + off)
+                tfs.append(w)
+        if not docs:
+            return np.empty(0, np.int32), np.empty(0, np.float32)
+        d, t = (np.concatenate(docs), np.concatenate(tfs)) if len(docs) > 1 else (docs[0], tfs[0])
+        keep = self.live[d]
+        return (d, t) if keep.all() else (d[keep], t[keep])
+
+    def visible_postings(self, leaves, field: str, term: str, public_only: bool
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """`postings`, keeping only the public passages when `public_only`."""
+        docs, tf = self.postings(leaves, field, term)
+        if public_only:
+            keep = self.stats(True)["visible"][docs]
+            docs, tf = docs[keep], tf[keep]
+        return docs, tf
+
+    def stats(self, public_only: bool) -> dict:
+        """Collection statistics over what a role may see (so hidden text never moves a score)."""
+        if public_only not in self._stats:
+            visible = self.live & self.public if public_only else self.live
+            n_vis = int(visible.sum())
+            avg = {}
+            for f, v in self.lengths.items():  # over the documents that have the field at all
+                have = v[visible]
+                have = have[have > 0]
+                avg[f] = float(have.mean()) if len(have) else 1.0
+            self._stats[public_only] = {"n": max(n_vis, 1), "avg": avg, "visible": visible}
+        return self._stats[public_only]
+
+    def idf(self, leaves, field: str, term: str, public_only: bool = False) -> float:
+        """BM25 IDF of one term (as in `bm25_many`), counted over what the role sees; cached per snapshot."""
+        key = (field, term, public_only)
+        if key not in self._idf:
+            st = self.stats(public_only)
+            df = len(self.visible_postings(leaves, field, term, public_only)[0])
+            self._idf[key] = float(bm25_idf(st["n"], df))
+        return self._idf[key]
+
+    def bm25(self, leaves, field: str, term: str, k1: float, b: float, boost: float = 1.0,
+             public_only: bool = False):
+        """(docnums, BM25 weights) of one term; df, N and average length count only what the role sees."""
+        return self.bm25_many(leaves, field, [term], k1, b, boost, public_only)
+
+    def bm25_many(self, leaves, field: str, terms: list[str], k1: float, b: float, boost: float = 1.0,
+                  public_only: bool = False):
+        """(docnums, BM25 weights) of several terms of one field at once (one NumPy pass)."""
+        st = self.stats(public_only)
+        docs_l, tf_l, idf_l = [], [], []
+        for term in terms:
+            docs, tf = self.visible_postings(leaves, field, term, public_only)
+            if len(docs):
+                docs_l.append(docs)
+                tf_l.append(tf)
+                df = len(docs)
+                idf_l.append(np.full(df, bm25_idf(st["n"], df), dtype=np.float32))
+        if not docs_l:
+            return np.empty(0, np.int32), np.empty(0, np.float32)
+        docs, tf, idf = np.concatenate(docs_l), np.concatenate(tf_l), np.concatenate(idf_l)
+        return docs, (boost * idf * self._saturation(field, docs, tf, k1, b, st)).astype(np.float32)
+
+    def _saturation(self, field: str, docs: np.ndarray, tf: np.ndarray, k1: float, b: float, st: dict
+                    ) -> np.ndarray:
+        """BM25's term-frequency part, tf × (k1 + 1) / (tf + k1 × (1 − b + b × length / average))."""
+        norm = k1 * (1.0 - b + b * self.lengths[field][docs] / st["avg"][field])
+        return tf * (k1 + 1.0) / (tf + norm)
+
+    def title_presence(self, leaves, title_field: str, field: str, terms: list[str], k1: float, b: float,
+                       among: np.ndarray, boost: float = 1.0, public_only: bool = False):
+        """(docnums, extra BM25 weights) for the passages `among` (a boolean mask) whose document title
+        holds a term: the title counts as one more occurrence of the term in each of them (a passage is
+        read under its document's title, as a Wikipedia paragraph under its article's name)."""
+        st = self.stats(public_only)
+        doc_of = self.cols["doc_id"].codes
+        term_of, titled, keys, tfs, idfs = [], [], [], [], []
+        for term in dict.fromkeys(terms):
+            heads = self.visible_postings(leaves, title_field, term, public_only)[0]
+            if not len(heads):
+                continue
+            docs, tf = self.visible_postings(leaves, field, term, public_only)
+            j = len(idfs)
+            term_of.append(np.full(len(heads), j, dtype=np.int64))
+            titled.append(doc_of[heads])
+            keys.append(docs.astype(np.int64) + j * self.n)
+            tfs.append(tf)
+            idfs.append(bm25_idf(st["n"], len(docs)))
+        if not idfs:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        j, sel = self.doc_passages(np.concatenate(term_of), np.concatenate(titled))
+        keep = among[sel]
+        j, sel = j[keep], sel[keep]
+        keys, tfs = np.concatenate(keys), np.concatenate(tfs)  # sorted: by term, then docnum
+        had = np.zeros(len(sel), dtype=np.float32)
+        if len(keys):
+            want = j * self.n + sel
+            pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+            found = keys[pos] == want
+            had[found] = tfs[pos[found]]
+        gain = self._saturation(field, sel, had + 1.0, k1, b, st) - self._saturation(field, sel, had, k1, b, st)
+        return sel, (boost * np.asarray(idfs, dtype=np.float32)[j] * gain).astype(np.float32)
+
+    def doc_passages(self, tags: np.ndarray, doc_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(tag, docnum) of every passage of each tagged document (`doc_codes`: codes of `doc_id`)."""
+        if self._by_doc is None:
+            codes = self.cols["doc_id"].codes
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(self.cols["doc_id"].values) + 1))
+            self._by_doc = (order, bounds)
+        order, bounds = self._by_doc
+        starts = bounds[doc_codes]
+        sizes = bounds[doc_codes + 1] - starts
+        total = int(sizes.sum())
+        first = np.cumsum(sizes) - sizes
+        idx = np.repeat(starts - first, sizes) + np.arange(total)
+        return np.repeat(tags, sizes), order[idx]
+
+    def turn_max(self, docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Best passage score of every turn."""
+        out = np.zeros(self.n_turns, dtype=np.float32)
+        np.maximum.at(out, self.turn.codes[docs], scores)
+        return out
+
+    def best_doc_of_turns(self, turns: np.ndarray, doc_scores: np.ndarray) -> np.ndarray:
+        """For each turn, its highest-scoring live passage (docnum)."""
+        mask = np.isin(self.turn.codes, turns) & self.live
+        cand = np.nonzero(mask)[0]
+        order = np.lexsort((-doc_scores[cand], self.turn.codes[cand]))
+        cand = cand[order]
+        first = np.unique(self.turn.codes[cand], return_index=True)[1]
+        best = dict(zip(self.turn.codes[cand[first]].tolist(), cand[first].tolist(), strict=True))
+        return np.array([best[t] for t in turns.tolist()], dtype=np.int64)

@@ -1,0 +1,1 @@
+"""Ingest: files to documents (decode, formats, segments, catalogue, JSONL). Nothing here writes the index."""

@@ -1,0 +1,130 @@
+"""Bulk import of JSONL speech turns: `{"id","title","text","speaker","date","meeting"[,"visibility"]}` per line.
+
+Lines of one meeting (same `meeting` and `date`) become one transcript document whose segments
+keep the lines' own ids, so search hits carry the ids of the file. In a meeting, a turn by a
+numbered member (`百十六番（…君）`) asks a question and the executives' turns that follow answer it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from indexer.errors import IngestError
+from indexer.ingest.loading import fingerprint
+from indexer.ingest.segments import MODERATOR_ROLES
+from indexer.models import VISIBILITIES, Document, Segment
+from indexer.text.speakers import normalize_name, parse_turn
+
+_NUMBERED = re.compile(r"^[一二三四五六七八九十百千〇0-9０-９]+番$")
+_ASSEMBLY_LABEL = re.compile(r"^(.+?)[（(](.+?)[）)]$")
+
+
+def _speaker(rec: dict) -> tuple[str, str]:
+    name = str(rec.get("speaker_name") or "").strip()
+    role = str(rec.get("speaker_role") or rec.get("speaker_position") or "").strip()
+    label = str(rec.get("speaker") or "").strip()
+    if not name and label:
+        m = _ASSEMBLY_LABEL.match(label)
+        if m:
+            role, name = role or m.group(1), normalize_name(m.group(2))[0]
+        else:
+            name, r = normalize_name(label)
+            role = role or r
+    elif name:
+        name = normalize_name(name)[0]
+    return name, role
+
+
+def _is_question(role: str) -> bool:
+    return bool(_NUMBERED.match(role)) or role in ("質問者", "委員", "議員")
+
+
+def _is_moderator(role: str) -> bool:
+    return role in MODERATOR_ROLES or role.endswith(("議長", "委員長"))
+
+
+def link_meeting(segments: list[Segment]) -> None:
+    """Questions and answers of a meeting: a numbered member asks; every other speaker who is not the
+    chair answers the member's question block (a member's follow-up questions continue the block,
+    until another member takes the floor).
+
+    >>> segs = [Segment(0, "問", speaker="甲", speaker_role="一番"), Segment(1, "答", speaker="乙", speaker_role="知事"),
+    ...         Segment(2, "再", speaker="甲", speaker_role="一番"), Segment(3, "答", speaker="丙", speaker_role="技監")]
+    >>> link_meeting(segs); [(s.qa, s.answers_to) for s in segs]
+    [('question', None), ('answer', 0), ('question', None), ('answer', 0)]
+    """
+    block: Segment | None = None
+    for seg in segments:
+        if _is_question(seg.speaker_role):
+            seg.qa, seg.answers_to = "question", None
+            if block is None or block.speaker != seg.speaker:
+                block = seg
+        elif block is not None and seg.speaker and not _is_moderator(seg.speaker_role):
+            seg.qa, seg.answers_to = "answer", block.order
+
+
+def read_jsonl(path: str | Path, max_line_chars: int = 2_000_000) -> Iterator[tuple[int, dict]]:
+    """(line number, record) for each non-empty line; a bad line stops with its number."""
+    path = Path(path)
+    try:
+        fh = path.open("r", encoding="utf-8-sig")
+    except OSError:
+        raise IngestError(f"ファイルが見つかりません: {path}") from None
+    with fh:
+        try:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                if len(line) > max_line_chars:
+                    raise IngestError(f"{path.name} {n} 行目が長すぎます（{len(line):,} 文字）。")
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise IngestError(f"{path.name} {n} 行目が JSON として読めません: {e.msg}") from None
+                if not isinstance(rec, dict) or not str(rec.get("id", "")).strip() or "text" not in rec:
+                    raise IngestError(f"{path.name} {n} 行目に id と text がありません。")
+                yield n, rec
+        except UnicodeDecodeError:
+            raise IngestError(f"{path.name} は UTF-8 の JSONL ではありません。") from None
+
+
+def documents_from_jsonl(path: str | Path, default_visibility: str = "public") -> list[Document]:
+    """Group the lines into documents (one per meeting, or one per line without a meeting)."""
+    docs: dict[str, Document] = {}
+    seen_ids: set[str] = set()
+    for n, rec in read_jsonl(path):
+        rid = str(rec["id"]).strip()
+        if rid in seen_ids:
+            raise IngestError(f"{Path(path).name} {n} 行目: id「{rid}」が重複しています。")
+        seen_ids.add(rid)
+        visibility = str(rec.get("visibility") or default_visibility)
+        if visibility not in VISIBILITIES:
+            raise IngestError(f"{Path(path).name} {n} 行目: visibility は public か members です: {visibility}")
+        meeting = str(rec.get("meeting") or "").strip()
+        date = str(rec.get("date") or "").strip()
+        doc_id = f"{date}-{meeting}" if meeting else rid
+        doc_id = re.sub(r"[\s#/\\?%&]+", "-", doc_id)[:120]
+        doc = docs.get(doc_id)
+        if doc is None:
+            title = str(rec.get("title") or meeting or rid)
+            doc = docs[doc_id] = Document(id=doc_id, type="transcript" if meeting else "report", title=title,
+                                          source=Path(path).name, visibility="public", date=date, meeting=meeting)
+        name, role = _speaker(rec)
+        text = str(rec.get("text") or "")
+        turn = parse_turn(text) if text.startswith(("○", "◯")) else None
+        if turn is not None:
+            name, role = name or turn.name, role or turn.role
+        doc.segments.append(Segment(order=len(doc.segments), text=text, speaker=name, speaker_role=role,
+                                    part="qa" if meeting else "report", visibility=visibility, key=rid,
+                                    speaker_reading=str(rec.get("speaker_yomi") or "")))
+    out = []
+    for doc in docs.values():
+        if any(s.visibility == "members" for s in doc.segments) and all(s.visibility == "members" for s in doc.segments):
+            doc.visibility = "members"
+        link_meeting(doc.segments)
+        doc.fingerprint = fingerprint(doc)
+        out.append(doc)
+    return out

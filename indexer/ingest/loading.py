@@ -1,0 +1,84 @@
+"""Loading: files → Documents (decoded, segmented, fingerprinted). Nothing here writes the index:
+every write goes through `indexer.archive`.
+
+>>> [p.name for p in corpus_files(Path("corpus"))][:1]  # doctest: +SKIP
+['report.md']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.errors import IngestError
+from indexer.ingest.catalogue import CATALOGUE_NAME, Catalogue
+from indexer.ingest.segments import build_document
+from indexer.ingest.sources import CAPTION_SUFFIXES, DOCUMENT_SUFFIXES, TEXT_SUFFIXES, read_source
+from indexer.models import Document
+
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | CAPTION_SUFFIXES | DOCUMENT_SUFFIXES
+
+
+@dataclass
+class AddResult:
+    """What happened to one file: added, replaced, unchanged or error (with a Japanese message)."""
+
+    path: str
+    doc_id: str = ""
+    status: str = ""
+    message: str = ""
+    document: Document | None = field(default=None, repr=False)
+
+
+def fingerprint(doc: Document) -> str:
+    """A hash of everything a document contributes to the index (metadata and segments)."""
+    d = doc.to_dict()
+    d.pop("fingerprint", None)
+    return hashlib.sha256(json.dumps(d, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def load_document(path: str | Path, catalogue: Catalogue | None = None, overrides: dict | None = None,
+                  data: bytes | None = None) -> Document:
+    """Read, decode and segment one file."""
+    doc = build_document(read_source(path, data), catalogue, overrides)
+    doc.fingerprint = fingerprint(doc)
+    return doc
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """Every supported file below `root` (the catalogue itself excluded), in a stable order."""
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise IngestError(f"ディレクトリが見つかりません: {root}")
+    return sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and p.name != CATALOGUE_NAME
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def find_catalogue(paths: Iterable[Path]) -> Catalogue:
+    """The catalogue of the nearest directory (of the first file) holding `sessions.yaml`;
+    else `$KB_CATALOGUE`, else `corpus/sessions.yaml` under the current directory, else an empty one."""
+    for p in paths:
+        for d in [p if p.is_dir() else p.parent, *p.resolve().parents]:
+            if (d / CATALOGUE_NAME).exists():
+                return Catalogue.load(d)
+        break
+    fallback = Path(os.environ.get("KB_CATALOGUE") or Path("corpus") / CATALOGUE_NAME)
+    return Catalogue.load(fallback) if fallback.exists() else Catalogue()
+
+
+def load_corpus(root: Path, catalogue: Catalogue | None = None) -> Iterator[Document]:
+    """Documents of every file of a corpus directory; a bad file stops with its name in the message."""
+    catalogue = catalogue or Catalogue.load(root if root.is_dir() else root.parent)
+    for path in corpus_files(root):
+        try:
+            yield load_document(path, catalogue)
+        except IngestError as e:
+            raise IngestError(f"{path}: {e}") from None

@@ -1,0 +1,343 @@
+"""Search: parse, filter (visibility first), rank, collapse passages to turns, count facets, highlight.
+
+Visibility is enforced here, before ranking and counting: a public search never sees
+members-only segments, in hits, totals or facets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from whoosh import query as Q
+
+from indexer.errors import QueryError
+from indexer.index.engine import Snapshot
+from indexer.index.store import Index, head_id, segments_from_records
+from indexer.models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
+from indexer.search import synonyms
+from indexer.search.highlight import mark, query_snippet, query_spans, reading_surfaces
+from indexer.search.query import ParsedQuery, parse_query
+from indexer.search.ranking import RankParams, alternatives, expanded_terms, kana_words, rank
+from indexer.search.rerank import bigram_idf, rerank
+
+FACET_FIELDS = ("session", "speaker", "doc_type", "part")
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class Filters:
+    """Filters chosen in the UI or on the command line (query-string filters fill the gaps)."""
+
+    sessions: list[int] = field(default_factory=list)
+    date_from: str = ""
+    date_to: str = ""
+    doc_type: str = ""
+    speaker: str = ""
+    speaker_role: str = ""
+    part: str = ""
+
+    def check(self) -> Filters:
+        """Raise QueryError (Japanese) for malformed values."""
+        for d in (self.date_from, self.date_to):
+            if d and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", d):
+                raise QueryError(f"日付は YYYY-MM-DD の形で指定してください: {d}")
+        return self
+
+    def merged(self, from_query: dict[str, str]) -> Filters:
+        f = Filters(**self.__dict__)
+        if not f.sessions and from_query.get("session"):
+            f.sessions = [_int(v) for v in from_query["session"].split(",") if v.strip()]
+        f.date_from = f.date_from or from_query.get("from", "")
+        f.date_to = f.date_to or from_query.get("to", "")
+        f.doc_type = f.doc_type or from_query.get("type", "")
+        f.speaker = f.speaker or from_query.get("speaker", "")
+        f.speaker_role = f.speaker_role or from_query.get("speaker_role", "")
+        f.part = f.part or from_query.get("part", "")
+        return f
+
+
+def _int(v: str) -> int:
+    try:
+        return int(str(v).strip().lstrip("第").rstrip("回"))
+    except ValueError:
+        raise QueryError(f"回の指定は数字で入力してください: {v}") from None
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise QueryError(f"利用者の種別は {' / '.join(ROLES)} のいずれかです: {role}")
+    return role
+
+
+def visibility_filter(role: str) -> Q.Query | None:
+    """What a role may see: public sees only public segments; members and the secretariat see all."""
+    return Q.Term("visibility", "public") if check_role(role) == "public" else None
+
+
+def _isin(col, values: list[str]) -> np.ndarray:
+    codes = [i for i, v in enumerate(col.values.tolist()) if v in set(values)]
+    return np.isin(col.codes, codes)
+
+
+def first_in_order(keys: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the `k` smallest keys, in the order a stable argsort gives them (positions tied
+    with the k-th key follow), without sorting every key.
+
+    >>> first_in_order(np.array([3, 1, 2, 1]), 2).tolist()
+    [1, 3]
+    """
+    if k >= len(keys):
+        return np.argsort(keys, kind="stable")
+    kth = np.partition(keys, k - 1)[k - 1]
+    near = np.nonzero(keys <= kth)[0]
+    return near[np.argsort(keys[near], kind="stable")]
+
+
+class KnowledgeBase:
+    """Read access to one index, always on behalf of a role."""
+
+    def __init__(self, index: Index, params: RankParams | None = None):
+        self.index = index
+        self.params = params or RankParams()
+
+    # -- filters -----------------------------------------------------------------------------
+    @staticmethod
+    def _visible(snap: Snapshot, role: str) -> np.ndarray:
+        """Passages this role may see."""
+        return snap.live & snap.public if check_role(role) == "public" else snap.live
+
+    def _mask(self, snap: Snapshot, role: str, f: Filters) -> np.ndarray:
+        """Documents (passages) this role may see and the filters keep: applied before any ranking."""
+        mask = self._visible(snap, role).copy()
+        cols = snap.cols
+        if f.sessions:
+            mask &= _isin(cols["session"], [str(x) for x in f.sessions])
+        if f.date_from or f.date_to:
+            lo = int(f.date_from.replace("-", "")) if f.date_from else 0
+            hi = int(f.date_to.replace("-", "")) if f.date_to else 99999999
+            mask &= (snap.date >= lo) & (snap.date <= hi)
+        if f.doc_type:
+            if f.doc_type not in DOC_TYPES:
+                raise QueryError(f"種類は {' / '.join(DOC_TYPES)} のいずれかです: {f.doc_type}")
+            mask &= _isin(cols["doc_type"], [f.doc_type])
+        if f.part:
+            if f.part not in PARTS:
+                raise QueryError(f"パートは {' / '.join(PARTS)} のいずれかです: {f.part}")
+            mask &= _isin(cols["part"], [f.part])
+        if f.speaker:
+            mask &= _isin(cols["speaker"], self._speakers_like(cols["speaker"].values, f.speaker))
+        if f.speaker_role:
+            mask &= _isin(cols["speaker_role"], [f.speaker_role])
+        return mask
+
+    @staticmethod
+    def _speakers_like(names, text: str) -> list[str]:
+        from indexer.text.speakers import normalize_name
+
+        needle = normalize_name(text)[0] or text.strip()
+        return [n for n in names.tolist() if n and needle in n]
+
+    def match_speakers(self, text: str) -> list[str]:
+        """Speaker names in the index containing `text` (spaces and width ignored)."""
+        searcher, snap = self.index.reading()
+        return self._speakers_like(snap.cols["speaker"].values, text)
+
+    # -- search ------------------------------------------------------------------------------
+    def search(
+        self,
+        text: str,
+        filters: Filters | None = None,
+        role: str = "public",
+        page: int = 1,
+        page_size: int = 10,
+        sort: str = "relevance",
+    ) -> SearchResult:
+        """Search turns; `total` and `facets` count distinct turns over every match the role may see."""
+        parsed = parse_query(text)
+        f = (filters or Filters()).merged(parsed.filters).check()
+        page = max(1, min(int(page), 10_000))
+        page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+        result = SearchResult(query=text, total=0, hits=[], facets={}, page=page, page_size=page_size,
+                              mode=parsed.mode)
+        if parsed.empty:
+            result.message = "検索語を入力してください（助詞や記号だけでは検索できません）。" if text.strip() else ""
+            return result
+        searcher, snap = self.index.reading()
+        mask = self._mask(snap, role, f)
+        public_only = role == "public"
+        syn = synonyms.load(self.index.data_dir)
+        ranked = rank(snap, searcher, parsed, mask, public_only, self.params, synonyms=syn)
+        single_phrase = len(parsed.groups) == 1 and parsed.phrases[0]
+        if not ranked.matched.any() and parsed.mode == "and" and len(parsed.terms) > 1 and not single_phrase:
+            ranked = rank(snap, searcher, parsed, mask, public_only, self.params, mode="or", synonyms=syn)
+            if ranked.matched.any():
+                result.mode = "or"
+                result.message = "すべての語を含む発言が見つからないため、いずれかの語を含む発言を表示しています。"
+        turns = np.nonzero(ranked.matched)[0]
+        result.total = int(len(turns))
+        result.facets = self._facets(snap, turns)
+        if not len(turns):
+            return result
+        needed = max(page * page_size, self.params.rerank_depth)
+        if sort in ("date", "date_asc"):
+            reps = snap.turn_rep[turns]
+            key_date = snap.date[reps].astype(np.int64) * 100_000 + snap.order[reps]
+            order = first_in_order(-key_date if sort == "date" else key_date, needed)
+        else:
+            order = first_in_order(-ranked.turn_scores[turns], needed)
+        ordered = turns[order]  # the first `needed` turns (and any tied with the last of them)
+        scores = ranked.turn_scores
+        best_of: dict[int, int] = {}
+        stored: dict[int, dict] = {}
+        if (sort not in ("date", "date_asc") and self.params.rerank_weight and parsed.mode == "or"
+                and (page - 1) * page_size < self.params.rerank_depth):
+            scores = scores.copy()
+            ordered, best_of, stored = self._rerank(searcher, snap, parsed, ordered, ranked.doc_scores,
+                                                    scores, public_only)
+        chosen = ordered[(page - 1) * page_size: page * page_size]
+        if all(t in best_of for t in chosen.tolist()):
+            best = [best_of[t] for t in chosen.tolist()]
+        else:
+            best = list(snap.best_doc_of_turns(chosen, ranked.doc_scores)) if len(chosen) else []
+        groups = alternatives(parsed, self.params, syn)
+        terms, kana = expanded_terms(groups), kana_words(groups)
+        result.hits = [self._hit(searcher, snap, terms, int(d), float(scores[t]), parsed.text,
+                                 stored.get(int(d)), kana) for t, d in zip(chosen.tolist(), best, strict=True)]
+        return result
+
+    def _rerank(self, searcher, snap: Snapshot, parsed: ParsedQuery, ordered: np.ndarray,
+                doc_scores: np.ndarray, scores: np.ndarray, public_only: bool
+                ) -> tuple[np.ndarray, dict[int, int], dict[int, dict]]:
+        """Re-rank a question's top turns by the wording their best passage shares with it (`scores` is
+        updated in place); returns the new turn order, each top turn's best passage and its stored fields."""
+        head = ordered[: self.params.rerank_depth]
+        best = snap.best_doc_of_turns(head, doc_scores).tolist()
+        stored = {d: searcher.stored_fields(d) for d in best}
+        weights = bigram_idf(snap, searcher, parsed.text, public_only)
+        new_order, new_scores = rerank(weights, [stored[d].get("text", "") for d in best], scores[head],
+                                       self.params.rerank_weight, parsed.text,
+                                       self.params.answer_type_weight, self.params.answer_window_weight)
+        scores[head] = new_scores
+        best_of = dict(zip(head.tolist(), best, strict=True))
+        return np.concatenate([head[new_order], ordered[len(head):]]), best_of, stored
+
+    @staticmethod
+    def _facets(snap: Snapshot, turns: np.ndarray) -> dict[str, dict[str, int]]:
+        reps = snap.turn_rep[turns]
+        out: dict[str, dict[str, int]] = {}
+        for name in FACET_FIELDS:
+            col = snap.cols[name]
+            counts = np.bincount(col.codes[reps], minlength=len(col.values)) if len(reps) else []
+            pairs = [(str(col.values[i]), int(c)) for i, c in enumerate(counts) if c and col.values[i]]
+            out[name] = dict(sorted(pairs, key=lambda kv: -kv[1]))
+        return out
+
+    def _hit(self, searcher, snap: Snapshot, terms: list[str], docnum: int, score: float, query: str,
+             fields: dict | None = None, kana: tuple[list[str], set[str]] = ([], set())) -> Hit:
+        fields = fields if fields is not None else searcher.stored_fields(docnum)
+        passage_text = fields.get("text", "")
+        readings, cut = kana
+        found = reading_surfaces(passage_text, readings) if readings else []
+        if found:  # a kana word matched through its reading: mark the word it reads, not its kana pieces
+            terms = found + [t for t in terms if t not in cut]
+        first = int(snap.turn_rep[snap.turn.codes[docnum]])
+        head = fields if first == docnum else searcher.stored_fields(first)
+        full = head.get("turn_text") or passage_text  # a turn of one passage has no turn_text
+        return Hit(
+            id=fields["seg_id"],
+            doc_id=fields["doc_id"],
+            order=fields["order"],
+            title=self._title(searcher, snap, fields["doc_id"]),
+            session=int(fields["session"]) if str(fields.get("session", "")).isdigit() else None,
+            date=fields.get("date", ""),
+            speaker=fields.get("speaker", ""),
+            speaker_role=fields.get("speaker_role", ""),
+            part=fields.get("part", "other"),
+            doc_type=fields.get("doc_type", ""),
+            visibility=fields.get("visibility", "public"),
+            snippet=query_snippet(passage_text, terms, query=query),
+            text=full,
+            score=round(score, 4),
+            start=fields.get("start"),
+            end=fields.get("end"),
+            qa=fields.get("qa", ""),
+            answers_to=fields.get("answers_to"),
+        )
+
+    def title(self, doc_id: str) -> str:
+        """A document's title (kept once, on the document's first record)."""
+        searcher, snap = self.index.reading()
+        return self._title(searcher, snap, doc_id)
+
+    @staticmethod
+    def _title(searcher, snap: Snapshot, doc_id: str) -> str:
+        titles = snap.titles
+        if doc_id not in titles:
+            head = searcher.document(id=head_id(doc_id)) or {}
+            titles[doc_id] = head.get("title", "")
+        return titles[doc_id]
+
+    @staticmethod
+    def highlight(text: str, query: str) -> str:
+        """`text` escaped, with the query's terms marked (as the analyzer matches them).
+
+        >>> KnowledgeBase.highlight("サーバーの内製化", "サーバ")
+        '<mark>サーバー</mark>の内製化'
+        """
+        return mark(text, query_spans(text, parse_query(query).terms))
+
+    # -- documents ---------------------------------------------------------------------------
+    def document(self, doc_id: str, role: str = "public") -> Document | None:
+        """A whole document as the role may see it; None when missing *or* not visible."""
+        with self.index.searcher() as searcher:
+            head = searcher.document(id=head_id(doc_id))
+            if not head or "doc_meta" not in head:
+                return None
+            meta = json.loads(head["doc_meta"])
+            q: Q.Query = Q.Term("doc_id", doc_id)
+            vis = visibility_filter(role)
+            if vis is not None:
+                if meta.get("visibility") != "public":
+                    return None
+                q = Q.And([q, vis])
+            records = [searcher.stored_fields(d) for d in q.docs(searcher)]
+        if not records:
+            return None
+        meta.pop("segments", None)
+        if vis is not None:  # hashes cover members-only turns too: they must not reach a public reader
+            meta.update(content_hash="", fingerprint="")
+        return Document(**meta, segments=segments_from_records(records))
+
+    def stats(self, role: str = "public") -> dict:
+        """Counts of documents, turns and passages, by type and session, as the role may see them."""
+        with self.index.searcher() as searcher:
+            vis = visibility_filter(role)
+            q = vis if vis is not None else Q.Every()
+            docs: set[str] = set()
+            turns: set[str] = set()
+            by_type: dict[str, set[str]] = {}
+            sessions: set[str] = set()
+            speakers: set[str] = set()
+            passages = 0
+            for d in q.docs(searcher):
+                r = searcher.stored_fields(d)
+                passages += 1
+                docs.add(r["doc_id"])
+                turns.add(r["seg_id"])
+                by_type.setdefault(r.get("doc_type", ""), set()).add(r["doc_id"])
+                if r.get("session"):
+                    sessions.add(r["session"])
+                if r.get("speaker"):
+                    speakers.add(r["speaker"])
+        return {
+            "documents": len(docs),
+            "turns": len(turns),
+            "passages": passages,
+            "sessions": sorted(sessions, key=lambda s: int(s) if s.isdigit() else 0),
+            "speakers": len(speakers),
+            "by_type": {k: len(v) for k, v in sorted(by_type.items())},
+            "index": str(self.index.path),
+        }

@@ -1,0 +1,1 @@
+"""Text: normalization, the one Japanese analyzer, speaker names."""
