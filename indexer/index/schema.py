@@ -15,7 +15,7 @@ from indexer.text.analysis import ANALYZER_VERSION, bigram_analyzer, japanese_an
 
 #: Bump when the schema changes. With ANALYZER_VERSION it is stored beside the index;
 #: an index of another version is refused and rebuilt.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9  # 9: the analyzer moved to indexer.text.analysis (its pickled import path)
 VERSION = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION}
 
 #: Columns read into arrays by the ranking engine (indexer.index.engine); each is a sortable field.
