@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check indexer app tests scripts
+# The layers of indexer/ (pyproject.toml [tool.importlinter]): imports point down the pipeline, no cycles.
+.venv/bin/lint-imports --no-cache
 # Browser tests (tests/e2e) use Debian's chromium: install it where we can (root with apt-get), only
 # when missing. Elsewhere the e2e tests skip (and fail under CI=true).
 if [ ! -x /usr/bin/chromium ]; then
