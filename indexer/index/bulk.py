@@ -15,15 +15,23 @@ from pickle import dumps
 
 import numpy as np
 from whoosh.analysis import IDTokenizer
-from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC
 from whoosh.fields import ID
-from whoosh.filedb.filetables import _lengths as hash_record_lengths
 from whoosh.formats import Existence, Frequency
-from whoosh.system import emptybytes, pack_int, pack_long, pack_uint, pack_ushort, unpack_uint
+from whoosh.system import emptybytes, pack_int, pack_long, pack_uint, unpack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from indexer.index.counting import term_counter
+from indexer.index.internals import (
+    add_terms,
+    block_settings,
+    column_writer,
+    field_writer_handles,
+    length_bytes,
+    perdoc_buffers,
+    term_info_packer,
+)
 
 #: Whoosh's one-byte field length code → the length it stands for.
 LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
@@ -151,7 +159,7 @@ class BulkWriter(SegmentWriter):
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, fieldnames)
         perdoc.start_doc(docnum)
-        stored, fieldlengths = perdoc._storedfields, perdoc._fieldlengths  # noqa: SLF001
+        stored, fieldlengths = perdoc_buffers(perdoc)
         try:
             for fieldname in fieldnames:
                 value = fields[fieldname]
@@ -191,10 +199,7 @@ class BulkWriter(SegmentWriter):
         """The per-document writer's column writer `name`, created on first use."""
         writer = self._columns.get(name)
         if writer is None:
-            perdoc = self.perdocwriter
-            if not perdoc._has_column(name):  # noqa: SLF001
-                perdoc._create_column(name, column)  # noqa: SLF001
-            writer = self._columns[name] = perdoc._get_column(name)  # noqa: SLF001
+            writer = self._columns[name] = column_writer(self.perdocwriter, name, column)
         return writer
 
     def _flush_segment(self) -> None:
@@ -203,13 +208,13 @@ class BulkWriter(SegmentWriter):
         try:
             n = self.docnum
             fw = self.fieldwriter
+            blocklimit, compression = block_settings(self.codec)
             for fieldname in sorted(self.pool.fields):
                 if not len(self.pool.fields[fieldname].docs):
                     continue  # as in Whoosh, a field without postings gets no field number
                 field = self.schema[fieldname]
                 lengths = LENGTH_OF_BYTE[length_bytes(pdr, fieldname, n)] if field.scorable else None
-                write_field(fw, fieldname, field, self.pool.fields[fieldname], lengths,
-                            self.codec._blocklimit, self.codec._compression)  # noqa: SLF001
+                write_field(fw, fieldname, field, self.pool.fields[fieldname], lengths, blocklimit, compression)
             fw.close()
         finally:
             pdr.close()
@@ -238,19 +243,6 @@ def _fast_counter(field) -> Callable[[str], dict[str, int]] | None:
     return term_counter(getattr(field, "analyzer", None))
 
 
-def length_bytes(perdoc_reader, fieldname: str, n: int) -> np.ndarray:
-    """Whoosh's one-byte field lengths of the first `n` documents of a segment, as an array."""
-    lenfield = f"_{fieldname}_len"
-    out = np.zeros(n, dtype=np.uint8)
-    if not perdoc_reader.has_column(lenfield):
-        return out
-    col = perdoc_reader._cached_reader(lenfield, LENGTHS_COLUMN)  # noqa: SLF001
-    count = min(col._count, n)  # noqa: SLF001 - documents after the last non-zero one are 0
-    if count:
-        out[:count] = np.frombuffer(col._dbfile.get(col._basepos, count), dtype=np.uint8)  # noqa: SLF001
-    return out
-
-
 _NO_LENGTH = np.iinfo(np.int64).max
 
 
@@ -268,8 +260,7 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     blocks of `blocklimit` postings, each a pickled (id deltas, weights, values) tuple, zlib-compressed
     from COMPRESSION_MIN_SIZE bytes, with its statistics; the block statistics are computed in NumPy."""
     fw.start_field(fieldname, field)
-    key_prefix = pack_ushort(fw._fieldid)  # noqa: SLF001
-    postfile, tindex = fw._postfile, fw._tindex  # noqa: SLF001
+    key_prefix, postfile, tindex = field_writer_handles(fw)
     fixedsize = field.format.fixed_value_size()
     # postings sorted by (term, docnum)
     terms = fp.sorted_terms()
@@ -311,15 +302,10 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     docs = docs.tolist()
     fixed_bytes = values if isinstance(values, bytes) else None
     bstart_l, bend_l = bstart.tolist(), bend.tolist()
-    pack_terminfo = W3TermInfo._struct.pack  # noqa: SLF001
-    pack_lengths = hash_record_lengths.pack
-    # The term infos go straight into the terms table (HashWriter.add, batched per field).
-    hashfn, buckets, positions = tindex.hashfn, tindex.buckets, tindex.index
-    if terms and key_prefix + terms[0] <= tindex.lastkey:
-        raise ValueError("terms must be written in increasing order")
+    pack_terminfo = term_info_packer()
     offset = postfile.tell()
-    tpos = tindex.dbfile.tell()
-    records: list[bytes] = []
+    keys: list[bytes] = []
+    infos: list[bytes] = []
     first = 0
     for btext, nb in zip(terms, nblocks.tolist(), strict=True):
         startoffset = offset
@@ -367,16 +353,8 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
         offset += len(data)
         info = pack_terminfo(0, weight, df, 0 if minlength is None else length_to_byte(minlength),
                              length_to_byte(maxlength), maxweight, docs[bstart_l[first]], docs[bend_l[last] - 1])
-        key = key_prefix + btext
-        value = info + pack_long(startoffset) + pack_int(offset - startoffset)
-        record = pack_lengths(len(key), len(value)) + key + value
-        records.append(record)
-        positions.append(tpos)
-        h = hashfn(key)
-        buckets[h & 255].append((h, tpos))
-        tpos += len(record)
+        keys.append(key_prefix + btext)
+        infos.append(info + pack_long(startoffset) + pack_int(offset - startoffset))
         first = last + 1
-    tindex.dbfile.write(emptybytes.join(records))
-    if terms:
-        tindex.lastkey = key_prefix + terms[-1]
+    add_terms(tindex, keys, infos)  # the term infos go straight into the terms table, in one piece
     fw.finish_field()

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.index.bulk import LENGTH_OF_BYTE, length_bytes
+from indexer.index.bulk import LENGTH_OF_BYTE
+from indexer.index.internals import (
+    read_numeric_column,
+    read_postings,
+    read_string_column,
+    segment_length_bytes,
+)
 from indexer.index.schema import ARRAY_COLUMNS, SCORED_FIELDS
 
 POSTINGS_CACHE_LIMIT = 12_000_000  # postings kept in memory (about 8 bytes each)
@@ -30,67 +36,17 @@ def _segment_key(reader) -> str:
     return f"{seg.segment_id()}" if seg is not None else str(id(reader))
 
 
-def _read_column(reader, name: str, n: int) -> np.ndarray:
-    """A string column of a segment (a sortable ID field: VarBytesColumn) as an object array, read in one piece.
-    A segment where no document has the field has no column: all empty strings."""
-    out = np.full(n, "", dtype=object)
-    if not reader.has_column(name):
-        return out
-    raw = reader.column_reader(name, translate=False)
-    lengths = raw._lengths.tolist()  # noqa: SLF001
-    offsets = raw._offsets.tolist()  # noqa: SLF001
-    count = min(n, len(lengths))
-    if count:
-        blob = raw._dbfile.get(raw._basepos, offsets[count - 1] + lengths[count - 1])  # noqa: SLF001
-        out[:count] = [blob[o:o + k].decode("utf-8") for o, k in zip(offsets[:count], lengths[:count], strict=True)]
-    return out
-
-
-def _read_lengths(reader, field: str, n: int) -> np.ndarray:
-    return LENGTH_OF_BYTE[length_bytes(reader._perdoc, field, n)].astype(np.float32)  # noqa: SLF001
-
-
-def _read_numbers(reader, name: str, n: int) -> np.ndarray:
-    """A 4-byte NumericColumn of a segment as an int32 array (documents past the last value are 0)."""
-    out = np.zeros(n, dtype=np.int32)
-    if not reader.has_column(name):
-        return out
-    col = reader.column_reader(name, translate=False)
-    count = min(col._count, n)  # noqa: SLF001
-    if count:
-        raw = col._dbfile.get(col._basepos, count * 4)  # noqa: SLF001
-        out[:count] = np.frombuffer(raw, dtype=">i4")
-    return out
-
-
-def _read_postings(reader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(local docnums, term frequencies) of one term in one segment, block by block."""
-    terms = reader._terms  # noqa: SLF001
-    if (field, btext) not in terms:
-        return np.empty(0, np.int32), np.empty(0, np.float32)
-    m = terms.matcher(field, btext, reader.schema[field].format)
-    ids: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    while m.is_active():
-        m._read_ids()  # noqa: SLF001
-        m._read_weights()  # noqa: SLF001
-        ids.append(np.asarray(m._ids, dtype=np.int32))  # noqa: SLF001
-        weights.append(np.asarray(m._weights, dtype=np.float32))  # noqa: SLF001
-        m._next_block()  # noqa: SLF001
-    if not ids:
-        return np.empty(0, np.int32), np.empty(0, np.float32)
-    return np.concatenate(ids), np.concatenate(weights)
-
-
 class SegmentArrays:
-    """Per-document columns and text lengths of one immutable segment."""
+    """Per-document columns and text lengths of one immutable segment (all empty for the
+    `EmptyReader` of an index without segments)."""
 
     def __init__(self, reader):
         n = reader.doc_count_all()
         self.n = n
-        self.columns = {name: _read_column(reader, name, n) for name in ARRAY_COLUMNS}
-        self.lengths = {f: _read_lengths(reader, f, n) for f in SCORED_FIELDS}
-        self.order = _read_numbers(reader, "turn_order", n)
+        self.columns = {name: read_string_column(reader, name, n) for name in ARRAY_COLUMNS}
+        self.lengths = {f: LENGTH_OF_BYTE[segment_length_bytes(reader, f, n)].astype(np.float32)
+                        for f in SCORED_FIELDS}
+        self.order = read_numeric_column(reader, "turn_order", n).astype(np.int32, copy=False)
 
 
 class Engine:
@@ -104,6 +60,7 @@ class Engine:
         self._snapshot: Snapshot | None = None
 
     def snapshot(self, searcher) -> Snapshot:
+        """The arrays of the searcher's index generation (segments already read are reused)."""
         leaves = searcher.reader().leaf_readers()
         key = tuple((_segment_key(r), r.segment().deleted_count() if r.segment() else 0) for r, _ in leaves)
         snap = self._snapshot
@@ -124,12 +81,13 @@ class Engine:
         return snap
 
     def postings(self, seg_key: str, reader, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(local docnums, tf) of a term in one segment, deleted documents included (kept in an LRU cache)."""
         k = (seg_key, field, term)
         hit = self._postings.get(k)
         if hit is not None:
             self._postings.move_to_end(k)
             return hit
-        value = _read_postings(reader, field, term.encode("utf-8"))
+        value = read_postings(reader, field, term.encode("utf-8"))
         with self._lock:
             self._postings[k] = value
             self._postings_size += len(value[0])

@@ -25,6 +25,7 @@ from whoosh.query import Term
 from indexer.errors import IndexError_
 from indexer.index.bulk import BulkWriter
 from indexer.index.engine import Engine
+from indexer.index.internals import commit_segments, finalize_segment
 from indexer.index.schema import VERSION, make_schema, split_passages
 from indexer.models import Document, Segment
 from indexer.text.analysis import name_readings
@@ -190,9 +191,7 @@ class Index:
         try:
             if procs > 1 and len(docs) > 1 and not w.segments:
                 segments = _parallel_segments(self.path, docs, procs, progress)
-                w._close_segment()  # noqa: SLF001 - the parent's own segment stays empty
-                w._commit_toc(segments)  # noqa: SLF001 - as Whoosh's multi-segment writer commits
-                w._finish()  # noqa: SLF001
+                commit_segments(w, segments)  # the parent's own segment stays empty
                 return [doc.id for doc in docs]
             for n, doc in enumerate(docs, 1):
                 w.delete_by_term("doc_id", doc.id)
@@ -258,7 +257,7 @@ def _segment_of(index_dir: str, docs: list[Document]):
             w.add_document(**rec)
         if _progress_queue is not None:
             _progress_queue.put(1)
-    return w._finalize_segment()  # noqa: SLF001 - as Whoosh's multi-segment sub-writers do
+    return finalize_segment(w)  # committed by the parent (`commit_segments`)
 
 
 def _parallel_segments(path: Path, docs: list[Document], procs: int,

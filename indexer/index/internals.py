@@ -1,0 +1,218 @@
+"""The one room for Whoosh's private internals (pinned: whoosh3==3.54.0, the API of Whoosh 2.7.4).
+
+The fast paths read segment files and drive writer steps that Whoosh keeps private: the ranking
+engine reads whole columns and posting blocks at once, the bulk writer fills Whoosh's own file
+writers, and the parallel build commits segments written by other processes. Every access to a
+private attribute or method of a Whoosh object is in this module, behind a small named function,
+so that a Whoosh upgrade is checked in one place: ruff's private-member rule (SLF001) is allowed
+here only (pyproject.toml), and importing this module with another Whoosh version fails with a
+Japanese message naming the pinned one.
+
+The readers are tested against Whoosh's public (slow) path in tests/test_internals.py, the writers
+by tests/test_bulk.py (segments byte-identical to Whoosh's own writer).
+
+Readers take a *leaf* reader (one of `reader.leaf_readers()`); a leaf that is not a segment (the
+`EmptyReader` of an index without segments) has no columns, lengths or postings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import whoosh
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3TermInfo
+from whoosh.filedb.filetables import _lengths as _record_lengths
+from whoosh.reading import SegmentReader
+from whoosh.system import pack_ushort
+
+from indexer.errors import IndexError_
+
+if TYPE_CHECKING:
+    from whoosh.codec.base import Codec, FieldWriter, PerDocumentReader, PerDocumentWriter, Segment
+    from whoosh.columns import Column, ColumnWriter
+    from whoosh.filedb.filetables import OrderedHashWriter
+    from whoosh.filedb.structfile import StructFile
+    from whoosh.reading import IndexReader
+    from whoosh.writing import SegmentWriter
+
+#: The Whoosh release whose internals this module reads, as `whoosh.versionstring()` reports it.
+WHOOSH_VERSION = "3.54.0"
+#: The requirement that installs it (pyproject.toml).
+WHOOSH_REQUIREMENT = f"whoosh3=={WHOOSH_VERSION}"
+
+
+class WhooshVersionError(IndexError_):
+    """The installed Whoosh is not the version whose internals this program reads."""
+
+
+def check_whoosh_version(installed: str | None = None) -> None:
+    """Raise `WhooshVersionError` unless the installed Whoosh (or `installed`) is the pinned version."""
+    found = installed if installed is not None else whoosh.versionstring()
+    if found != WHOOSH_VERSION:
+        raise WhooshVersionError(
+            f"インストールされている Whoosh の版（{found}）は、このプログラムが対応する版と異なります。"
+            f"索引の内部形式を直接読み書きするため、指定の版 `{WHOOSH_REQUIREMENT}` が必要です"
+            f"（`pip install {WHOOSH_REQUIREMENT}` または `bash scripts/setup.sh` で入れ直してください）。"
+        )
+
+
+check_whoosh_version()
+
+
+# -- reading a segment ------------------------------------------------------------------------
+
+
+def is_segment(reader: IndexReader) -> bool:
+    """Whether a leaf reader reads one segment (an index without segments gives an `EmptyReader`)."""
+    return isinstance(reader, SegmentReader)
+
+
+def read_string_column(reader: IndexReader, name: str, n: int) -> np.ndarray:
+    """A string column (a sortable ID field: VarBytesColumn) of the first `n` documents of a segment,
+    as an object array read in one piece; a document without a value (or a segment without the
+    column) gives the empty string."""
+    out = np.full(n, "", dtype=object)
+    if not is_segment(reader) or not reader.has_column(name):
+        return out
+    raw = reader.column_reader(name, translate=False)
+    lengths = raw._lengths.tolist()
+    offsets = raw._offsets.tolist()
+    count = min(n, len(lengths))
+    if count:
+        blob = raw._dbfile.get(raw._basepos, offsets[count - 1] + lengths[count - 1])
+        out[:count] = [blob[o:o + k].decode("utf-8") for o, k in zip(offsets[:count], lengths[:count], strict=True)]
+    return out
+
+
+def read_numeric_column(reader: IndexReader, name: str, n: int) -> np.ndarray:
+    """A NumericColumn of the first `n` documents of a segment as an array of its type (`"i"`: int32);
+    documents after the last one written (and a segment without the column) hold the column's default."""
+    column = reader.schema[name].column_type
+    dtype = np.dtype(">" + column._typecode)
+    out = np.full(n, column._default, dtype=dtype.newbyteorder("="))
+    if not is_segment(reader) or not reader.has_column(name):
+        return out
+    col = reader.column_reader(name, translate=False)
+    count = min(col._count, n)
+    if count:
+        out[:count] = np.frombuffer(col._dbfile.get(col._basepos, count * dtype.itemsize), dtype=dtype)
+    return out
+
+
+def length_bytes(perdoc_reader: PerDocumentReader, fieldname: str, n: int) -> np.ndarray:
+    """Whoosh's one-byte field lengths (`length_to_byte`) of the first `n` documents, read from a
+    per-document reader (a segment's, or a writer's `per_document_reader()`); 0: no length."""
+    lenfield = f"_{fieldname}_len"
+    out = np.zeros(n, dtype=np.uint8)
+    if not perdoc_reader.has_column(lenfield):
+        return out
+    col = perdoc_reader._cached_reader(lenfield, LENGTHS_COLUMN)
+    count = min(col._count, n)  # documents after the last non-zero one are 0
+    if count:
+        out[:count] = np.frombuffer(col._dbfile.get(col._basepos, count), dtype=np.uint8)
+    return out
+
+
+def segment_length_bytes(reader: IndexReader, fieldname: str, n: int) -> np.ndarray:
+    """`length_bytes` of a leaf reader (all 0 for a leaf that is not a segment)."""
+    if not is_segment(reader):
+        return np.zeros(n, dtype=np.uint8)
+    return length_bytes(reader._perdoc, fieldname, n)
+
+
+def read_postings(reader: IndexReader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(local docnums, weights) of one term in one segment, block by block, *deleted documents
+    included* (the caller masks them); the weight of a frequency field is the term's frequency."""
+    empty = np.empty(0, np.int32), np.empty(0, np.float32)
+    if not is_segment(reader):
+        return empty
+    terms = reader._terms
+    if (fieldname, btext) not in terms:
+        return empty
+    m = terms.matcher(fieldname, btext, reader.schema[fieldname].format)
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    while m.is_active():
+        m._read_ids()
+        m._read_weights()
+        ids.append(np.asarray(m._ids, dtype=np.int32))
+        weights.append(np.asarray(m._weights, dtype=np.float32))
+        m._next_block()
+    if not ids:
+        return empty
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+# -- writing a segment ------------------------------------------------------------------------
+
+
+def perdoc_buffers(perdoc: PerDocumentWriter) -> tuple[dict[str, Any], dict[str, int]]:
+    """The per-document writer's stored fields of the document being written (call after
+    `perdoc.start_doc`) and its running total length of each field, to be filled in place."""
+    return perdoc._storedfields, perdoc._fieldlengths
+
+
+def column_writer(perdoc: PerDocumentWriter, name: str, column: Column) -> ColumnWriter:
+    """The per-document writer's column writer for `name`, created (of type `column`) on first use."""
+    if not perdoc._has_column(name):
+        perdoc._create_column(name, column)
+    return perdoc._get_column(name)
+
+
+def block_settings(codec: Codec) -> tuple[int, int]:
+    """(postings per block, zlib level) of a W3Codec."""
+    return codec._blocklimit, codec._compression
+
+
+def field_writer_handles(fw: FieldWriter) -> tuple[bytes, StructFile, OrderedHashWriter]:
+    """(term key prefix, postings file, terms table) of a W3FieldWriter inside `start_field`:
+    a term's key in the terms table is the prefix (the field's number) followed by its bytes."""
+    return pack_ushort(fw._fieldid), fw._postfile, fw._tindex
+
+
+def term_info_packer() -> Callable[..., bytes]:
+    """`struct.pack` of W3TermInfo's fixed part: (flags, weight, doc frequency, min length byte,
+    max length byte, max weight, first docnum, last docnum)."""
+    return W3TermInfo._struct.pack
+
+
+def add_terms(tindex: OrderedHashWriter, keys: list[bytes], values: list[bytes]) -> None:
+    """`tindex.add(key, value)` for every pair (an OrderedHashWriter: keys in increasing order),
+    written in one piece: the same bytes, hash buckets and key positions as one call per pair."""
+    if not keys:
+        return
+    if keys[0] <= tindex.lastkey:
+        raise ValueError("terms must be written in increasing order")
+    pack_lengths, hashfn, buckets, positions = _record_lengths.pack, tindex.hashfn, tindex.buckets, tindex.index
+    dbfile = tindex.dbfile
+    pos = dbfile.tell()
+    records: list[bytes] = []
+    for key, value in zip(keys, values, strict=True):
+        record = pack_lengths(len(key), len(value)) + key + value
+        records.append(record)
+        positions.append(pos)
+        h = hashfn(key)
+        buckets[h & 255].append((h, pos))
+        pos += len(record)
+    dbfile.write(b"".join(records))
+    tindex.lastkey = keys[-1]
+
+
+# -- committing ---------------------------------------------------------------------------------
+
+
+def finalize_segment(writer: SegmentWriter) -> Segment:
+    """Write out a writer's new segment and return it, without committing (as Whoosh's
+    multi-process sub-writers do); the segment is committed by `commit_segments` in the parent."""
+    return writer._finalize_segment()
+
+
+def commit_segments(writer: SegmentWriter, segments: list[Segment]) -> None:
+    """Commit `segments` (written by `finalize_segment` in other processes) as the index's segments,
+    as Whoosh's multi-process writer commits: the writer's own segment stays empty and is dropped;
+    the new table of contents replaces the old one and the write lock is released."""
+    writer._close_segment()
+    writer._commit_toc(segments)
+    writer._finish()

@@ -1,0 +1,87 @@
+"""An index with nothing to find opens and answers: no segment yet, or every document removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.index.store import Index
+from indexer.models import Document, Segment
+from indexer.search.kb import KnowledgeBase
+
+ROLES = ("public", "member", "secretariat")
+QUERIES = ("内製化", "クラウド 契約", "内製化で費用は下がったのでしょうか", '"推進体制"', "speaker:北条 内製化", "ないせいか")
+
+
+def _docs() -> list[Document]:
+    texts = ["内製化を進めました。", "クラウドの契約について、費用は下がったかという質問です。", "推進体制の整備。"]
+    return [Document(id=f"d{d}", type="transcript", title=f"第{d + 1}回 内製化", source="x.md", date="2025-06-17",
+                     session=d + 1,
+                     segments=[Segment(order=i, text=t, speaker="北条真琴", visibility=("public", "members")[i % 2])
+                               for i, t in enumerate(texts)])
+            for d in range(2)]
+
+
+def _never_committed(path: Path) -> Index:
+    return Index(path, create=True)
+
+
+def _reopened_before_first_commit(path: Path) -> Index:
+    """What a process killed before its first commit leaves: the created index, opened again."""
+    Index(path, create=True)
+    return Index(path)
+
+
+def _every_document_removed(path: Path) -> Index:
+    ix = Index(path, create=True)
+    ix.put(_docs())
+    assert KnowledgeBase(ix).search("内製化", role="member").total > 0  # the arrays were read once
+    for doc in _docs():
+        assert ix.remove(doc.id) > 0
+    return ix
+
+
+def _every_document_removed_and_reopened(path: Path) -> Index:
+    return Index(_every_document_removed(path).path)
+
+
+@pytest.fixture(params=[_never_committed, _reopened_before_first_commit, _every_document_removed,
+                        _every_document_removed_and_reopened])
+def empty_index(request, tmp_path) -> Index:
+    return request.param(tmp_path / "index")
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date", "date_asc"])
+def test_searching_an_empty_index_finds_nothing(empty_index, sort):
+    kb = KnowledgeBase(empty_index)
+    for role in ROLES:
+        for query in QUERIES:
+            res = kb.search(query, role=role, sort=sort)
+            assert res.total == 0 and res.hits == [], (role, query)
+            assert all(counts == {} for counts in res.facets.values())
+    assert kb.document("d0", role="member") is None
+
+
+def test_stats_of_an_empty_index_are_zero(empty_index):
+    kb = KnowledgeBase(empty_index)
+    for role in ROLES:
+        stats = kb.stats(role)
+        assert (stats["documents"], stats["turns"], stats["passages"], stats["speakers"]) == (0, 0, 0, 0)
+        assert stats["sessions"] == [] and stats["by_type"] == {}
+
+
+def test_the_snapshot_of_an_empty_index_has_empty_arrays(empty_index):
+    _, snap = empty_index.reading()
+    assert snap.live.sum() == 0 and (snap.turn_rep == -1).all()  # removed passages stay, as deleted
+    assert all(len(v) == snap.n for v in snap.lengths.values())
+    assert all(len(c.codes) == snap.n for c in snap.cols.values())
+
+
+def test_an_empty_index_takes_documents_afterwards(empty_index):
+    kb = KnowledgeBase(empty_index)
+    assert kb.search("内製化", role="member").total == 0  # the empty snapshot is cached first
+    empty_index.put(_docs())
+    assert kb.search("内製化", role="member").total == 2
+    assert kb.search("内製化", role="public").total == 2  # the members-only turns stay hidden
+    assert kb.stats("member")["documents"] == 2
