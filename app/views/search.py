@@ -30,7 +30,7 @@ def init_state() -> None:
         st.session_state[key] = getattr(s, key)
     st.session_state.page = s.page
     st.session_state.rel = s.rel
-    st.session_state._kb_sig = None
+    st.session_state["_kb_sig"] = None
 
 
 def selected_sessions() -> list[int]:
@@ -176,7 +176,7 @@ def main() -> None:
         st.session_state.page = 1
         st.session_state.rel = ""
         state = replace(state, page=1, rel="")
-    st.session_state._kb_sig = signature
+    st.session_state["_kb_sig"] = signature
     save_url()
     search_view(state, role)  # may switch to the document page (which then owns the URL)
     save_url()
@@ -184,7 +184,7 @@ def main() -> None:
 
 def save_url() -> None:
     params = ui.params_from_state(current_state())
-    st.session_state._kb_search_params = params
+    st.session_state["_kb_search_params"] = params
     st.query_params.from_dict(params)
 
 

@@ -240,12 +240,12 @@ def _docx_blocks(document) -> list[str]:
         if isinstance(item, Table):
             for row in item.rows:
                 cells: list[str] = []
-                last = None
-                for cell in row.cells:
-                    if last is not None and cell._tc is last:  # a merged cell repeats across the span
-                        continue
-                    last = cell._tc
+                row_cells = row.cells
+                i = 0
+                while i < len(row_cells):  # a merged cell repeats across its span: read it once
+                    cell = row_cells[i]
                     cells.append(_one_line(cell.text))
+                    i += max(1, cell.grid_span)
                 if any(cells):
                     blocks.append(" | ".join(cells))
             continue

@@ -245,7 +245,7 @@ def trend(kb: KnowledgeBase, query: str, role: str = "public", top: int = 10) ->
 CSV_COLUMNS = ("回", "日付", "種類", "文書ID", "タイトル", "話者", "役職", "パート", "開始（秒）", "公開範囲", "発言")
 
 
-def _cell(value) -> str:
+def csv_cell(value) -> str:
     """A CSV cell that a spreadsheet will not run as a formula."""
     s = "" if value is None else str(value)
     return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
@@ -265,7 +265,7 @@ def results_csv(kb: KnowledgeBase, query: str, filters: Filters | None = None, r
         for h in res.hits:
             if role == "public" and h.visibility != "public":
                 continue
-            w.writerow([_cell(v) for v in (h.session, h.date, h.doc_type, h.doc_id, h.title, h.speaker,
+            w.writerow([csv_cell(v) for v in (h.session, h.date, h.doc_type, h.doc_id, h.title, h.speaker,
                                              h.speaker_role, h.part, h.start, h.visibility, h.text)])
             written += 1
             if written >= max_rows:
