@@ -18,7 +18,7 @@ import auth
 import streamlit as st
 
 from indexer import Filters, Index, KbError, KnowledgeBase
-from indexer.index.store import default_index_dir
+from indexer.archive.datadir import DataDir
 from indexer.models import ROLES
 from indexer.search import browse
 
@@ -51,13 +51,13 @@ def open_index(path: str) -> Index:
     return Index(path)
 
 
+def data() -> DataDir:
+    """The data directory (absolute): `$KB_DATA` / `$KB_INDEX` as `kb serve` sets them, else `.kb`."""
+    return DataDir.resolve().resolved()
+
+
 def index_path() -> str:
-    return str(Path(os.environ.get("KB_INDEX") or default_index_dir()).resolve())
-
-
-def index_dir() -> Path:
-    """The index directory as the archive's write functions take it (`indexer.archive.actions`)."""
-    return Path(index_path())
+    return str(data().index)
 
 
 def get_index() -> Index:
@@ -65,12 +65,8 @@ def get_index() -> Index:
 
 
 def data_dir() -> Path:
-    """The managed data directory (accounts, audit log, uploads): `Index.data_dir`, or where it
-    would be when the index cannot be opened yet."""
-    try:
-        return get_index().data_dir
-    except KbError:
-        return Path(index_path()).parent
+    """The data directory's folder (accounts, audit log, uploads), whether or not its index opens."""
+    return data().root
 
 
 def kb() -> KnowledgeBase:

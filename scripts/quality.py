@@ -243,7 +243,7 @@ def write_markdown(path: Path, results: dict, limit: int | None, total_seconds: 
         "- Baselines: `fts5_trigram` = SQLite FTS5 `tokenize='trigram'` over title + text, the question's distinct "
         "trigrams ORed, ranked by `bm25()`; `bm25_fugashi` = Okapi BM25 (k1 = 1.2, b = 0.75, Lucene idf) over "
         "fugashi/unidic-lite surface tokens of title + text. `kb` steps = `kb eval`'s path "
-        "(temporary index built by `documents_from_jsonl` + `build_index`, queries through "
+        "(temporary data directory filled by `indexer.archive.import_jsonl`, as `kb import`, queries through "
         "`KnowledgeBase(index, params).search(role=\"secretariat\")`, "
         "via `indexer.bench.evaluate.evaluate_variants`).",
         "",

@@ -1,4 +1,4 @@
-"""Tiny corpora and index builders shared by the tests."""
+"""Tiny corpora and index builders shared by the tests (every index is written through `indexer.archive`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from indexer.archive.actions import index_corpus
+from indexer.archive.datadir import DataDir
 from indexer.search.kb import KnowledgeBase
 
 CATALOGUE = """\
@@ -88,6 +89,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def write_corpus(root: Path) -> Path:
+    """The tiny corpus (catalogue, a report, a transcript with a members-only part, a members-only document)."""
     (root / "s01").mkdir(parents=True, exist_ok=True)
     (root / "s02").mkdir(parents=True, exist_ok=True)
     (root / "sessions.yaml").write_text(CATALOGUE, encoding="utf-8")
@@ -98,5 +100,7 @@ def write_corpus(root: Path) -> Path:
 
 
 def build_kb(tmp_path: Path) -> KnowledgeBase:
+    """The tiny corpus as `kb --data tmp_path index tmp_path/corpus` makes it (the index in `tmp_path/index`)."""
     corpus = write_corpus(tmp_path / "corpus")
-    return KnowledgeBase(index_corpus(corpus, tmp_path / "index"))
+    data = DataDir.at(tmp_path)
+    return KnowledgeBase(index_corpus(corpus, data), data_dir=data.root)

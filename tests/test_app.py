@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from indexer.archive import accounts, audit  # noqa: E402
 from indexer.archive.actions import index_corpus  # noqa: E402
+from indexer.archive.datadir import DataDir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app" / "streamlit_app.py"
@@ -76,12 +77,13 @@ def index_dir(tmp_path, monkeypatch):
     corpus.mkdir()
     for name, text in DOCS.items():
         (corpus / name).write_text(text, encoding="utf-8")
-    ix = tmp_path / "index"
-    index_corpus(corpus, ix)
-    make_accounts(ix.parent)
-    monkeypatch.setenv("KB_INDEX", str(ix))
+    data = DataDir.at(tmp_path)
+    index_corpus(corpus, data)
+    make_accounts(data.root)
+    monkeypatch.setenv("KB_DATA", str(data.root))  # as `kb serve` passes it
+    monkeypatch.delenv("KB_INDEX", raising=False)
     st.cache_resource.clear()
-    yield ix
+    yield data.index
     st.cache_resource.clear()
 
 
@@ -368,7 +370,8 @@ def test_bad_date_is_reported(index_dir):
 
 
 def test_missing_index_shows_japanese_message(tmp_path, monkeypatch):
-    monkeypatch.setenv("KB_INDEX", str(tmp_path / "nothing"))
+    monkeypatch.delenv("KB_DATA", raising=False)
+    monkeypatch.setenv("KB_INDEX", str(tmp_path / "nothing"))  # the older variable still works
     st.cache_resource.clear()
     at = new_app()
     at.run()

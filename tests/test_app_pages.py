@@ -18,7 +18,9 @@ from test_browse import MARKERS, QA_DOC  # noqa: E402
 
 from indexer import KnowledgeBase, archive  # noqa: E402
 from indexer.archive import audit, check, files, kept  # noqa: E402
-from indexer.archive.actions import index_corpus  # noqa: E402
+from indexer.archive.actions import add_files, index_corpus  # noqa: E402
+from indexer.archive.datadir import DataDir  # noqa: E402
+from indexer.ingest.catalogue import Catalogue  # noqa: E402
 
 from helpers import write_corpus  # noqa: E402
 
@@ -27,14 +29,15 @@ from helpers import write_corpus  # noqa: E402
 def env(tmp_path, monkeypatch):
     corpus = write_corpus(tmp_path / "corpus")
     (corpus / "s02" / "qa.md").write_text(QA_DOC, encoding="utf-8")
-    ix = tmp_path / "data" / "index"
-    index_corpus(corpus, ix)
-    make_accounts(ix.parent)
-    monkeypatch.setenv("KB_INDEX", str(ix))
+    data = DataDir.at(tmp_path / "data")
+    index_corpus(corpus, data)
+    make_accounts(data.root)
+    monkeypatch.setenv("KB_DATA", str(data.root))
+    monkeypatch.delenv("KB_INDEX", raising=False)
     monkeypatch.setenv("KB_CORPUS", str(corpus))
     st.cache_resource.clear()
     st.cache_data.clear()
-    yield ix
+    yield data
     st.cache_resource.clear()
     st.cache_data.clear()
 
@@ -60,7 +63,7 @@ def log_in_here(at: AppTest, role: str, page: str, params: dict | None = None) -
 
 
 def audit_entries(env, action: str) -> list[dict]:
-    return [e for e in audit.entries(env.parent) if e["action"] == action]
+    return [e for e in audit.entries(env.root) if e["action"] == action]
 
 
 def goto(at: AppTest, page: str, params: dict | None = None) -> AppTest:
@@ -125,11 +128,10 @@ def test_unchanged_rerun_does_not_search_again(env, monkeypatch):
     at.selectbox(key="size").set_value(20).run()
     assert len(calls_main()) == n + 1
     # a commit to the index is seen at once (the cache key follows the index generation)
-    from indexer import Index
-    from indexer.models import Document, Segment
-
-    Index(env).put([Document(id="new", session=9, type="report", title="新規",
-                             segments=[Segment(0, "内製化の新しい報告です。", part="report")])])
+    new = env.root / "new.md"
+    new.write_text("---\nid: new\nsession: 9\ntype: report\ntitle: 新規\n---\n内製化の新しい報告です。\n",
+                   encoding="utf-8")
+    assert add_files(env, [new], catalogue=Catalogue())[0].status == "added"
     at.run()
     assert at.subheader[0].value == "4 件"
 
@@ -137,7 +139,7 @@ def test_unchanged_rerun_does_not_search_again(env, monkeypatch):
 # -- document page ---------------------------------------------------------------------------------
 def test_document_page_links_question_and_answers(env):
     at = app()
-    hit = KnowledgeBase(__import__("indexer").Index(env)).search("人材", role="public").hits[0]
+    hit = KnowledgeBase(__import__("indexer").Index(env.index)).search("人材", role="public").hits[0]
     goto(at, "document", {"doc": hit.doc_id, "seg": str(hit.order), "q": "人材"})
     body = "\n".join(html_values(at))
     assert "この質問への回答" in body and "庁内公募です。" in body and "回答を見る" in body
@@ -162,12 +164,9 @@ def test_document_page_without_doc_offers_a_choice(env):
 
 
 def test_document_timestamps_for_captions(env, tmp_path):
-    from indexer import Index
-    from indexer.ingest.loading import load_document
-
     vtt = tmp_path / "cap.vtt"
     vtt.write_text("WEBVTT\n\n00:12:34.000 --> 00:12:40.000\n<v 北条>字幕の発言です。\n", encoding="utf-8")
-    Index(env).put([load_document(vtt, overrides={"id": "cap", "visibility": "public", "session": 1})])
+    add_files(env, [vtt], {"id": "cap", "visibility": "public", "session": 1})
     at = app()
     goto(at, "document", {"doc": "cap", "seg": "0", "q": "字幕"})
     assert "12:34" in "\n".join(html_values(at))
@@ -283,7 +282,7 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def sources_of(env, doc_id: str) -> list:
-    return [s for s in kept.stored_sources(env.parent)[0] if doc_id in s.doc_ids]
+    return [s for s in kept.stored_sources(env.root)[0] if doc_id in s.doc_ids]
 
 
 WRITES = ("add", "replace", "import", "remove", "rebuild", "synonyms")
@@ -291,7 +290,7 @@ WRITES = ("add", "replace", "import", "remove", "rebuild", "synonyms")
 
 def writes(env) -> list[tuple[str, str, str]]:
     """(action, actor, doc id) of every audit entry of a write."""
-    return [(e["action"], e["actor"], e["doc_id"]) for e in audit.entries(env.parent)
+    return [(e["action"], e["actor"], e["doc_id"]) for e in audit.entries(env.root)
             if e["action"] in WRITES]
 
 
@@ -303,9 +302,9 @@ def test_admin_upload_preview_publish_and_search(env):
     preview = "\n".join(html_values(at))
     for s in ("up1（新規）", "第3回", "公開", "田村", "質問 1 件・回答 1 件", "#0→#1", "cp932"):
         assert s.lower() in preview.lower(), s
-    saved = list((env.parent / "uploads").iterdir())
+    saved = list((env.root / "uploads").iterdir())
     assert [p.name for p in saved] == ["第3回_議事録.md"]  # no staging copy is left behind
-    assert not (env.parent.parent / "第3回 議事録.md").exists()
+    assert not (env.root.parent / "第3回 議事録.md").exists()
     assert not audit_entries(env, "add") and not sources_of(env, "up1")  # a preview changes nothing
     at.button(key="adm_publish").click().run()
     assert at.success and "up1" in at.success[0].value
@@ -315,7 +314,7 @@ def test_admin_upload_preview_publish_and_search(env):
     assert entry["file_hash"] == hashlib.sha256(data).hexdigest() and "第3回_議事録.md" in entry["detail"]
     # the archive keeps the uploaded bytes as the source, with the metadata fixed on the page
     [src] = sources_of(env, "up1")
-    assert src.dir.parent == env.parent / "sources" and src.read() == data
+    assert src.dir.parent == env.root / "sources" and src.read() == data
     assert src.meta["overrides"] == {"session": "3", "visibility": "public"}
     assert check.check(env) == []  # `kb check` is clean
     # the public finds it at once
@@ -326,7 +325,7 @@ def test_admin_upload_preview_publish_and_search(env):
     # and after a rebuild from the stored sources (`kb rebuild`), still
     archive.rebuild(env)
     assert check.check(env) == []
-    hits = KnowledgeBase(__import__("indexer").Index(env)).search("ヨシキリ", role="public")
+    hits = KnowledgeBase(__import__("indexer").Index(env.index)).search("ヨシキリ", role="public")
     assert hits.total == 2 and {h.doc_id for h in hits.hits} == {"up1"}
     assert {h.session for h in hits.hits} == {3}
 
@@ -341,7 +340,7 @@ def test_admin_replace_is_audited_as_replace(env):
     assert "up1（既存の文書を置き換えます）" in "\n".join(html_values(at))
     at.button(key="adm_publish").click().run()
     assert at.success and "差し替え" in at.success[0].value
-    entries = [(e["action"], e["actor"], e["doc_id"], e["file_hash"]) for e in audit.entries(env.parent)
+    entries = [(e["action"], e["actor"], e["doc_id"], e["file_hash"]) for e in audit.entries(env.root)
                if e["action"] in ("add", "replace")]
     assert entries == [("add", "jimukyoku", "up1", hashlib.sha256(first).hexdigest()),
                        ("replace", "jimukyoku", "up1", hashlib.sha256(second).hexdigest())]
@@ -372,7 +371,7 @@ def test_admin_publish_waits_for_another_writer(env, monkeypatch):
     at = app("secretariat")
     goto(at, "admin")
     upload(at, "a.md", TRANSCRIPT.encode())
-    with files.write_lock(env.parent):
+    with files.write_lock(env.root):
         at.button(key="adm_publish").click().run()
     assert not at.exception and not at.success
     assert at.error and "他の更新作業" in at.error[0].value
@@ -421,7 +420,7 @@ def test_admin_remove_waits_for_another_writer(env, monkeypatch):
     goto(at, "admin")
     at.selectbox(key="adm_doc").set_value("r1").run()
     at.checkbox(key="adm_sure").check().run()
-    with files.write_lock(env.parent):
+    with files.write_lock(env.root):
         at.button(key="adm_remove").click().run()
     assert not at.exception and at.error and "他の更新作業" in at.error[0].value
     assert sources_of(env, "r1") and not audit_entries(env, "remove")
@@ -431,7 +430,7 @@ def test_admin_remove_waits_for_another_writer(env, monkeypatch):
 def test_admin_synonyms_validated_before_saving(env):
     at = app("secretariat")
     goto(at, "admin")
-    path = env.parent / "synonyms.yaml"
+    path = env.root / "synonyms.yaml"
     at.text_area(key="adm_syn").input("DX: デジタル\n").run()
     at.button(key="adm_syn_save").click().run()
     assert at.error and "文字列のリスト" in at.error[0].value and not path.exists()
@@ -483,11 +482,12 @@ def test_admin_rebuild_warns_about_documents_without_sources(env):
     from indexer import Index
     from indexer.models import Document, Segment
 
-    Index(env).put([Document(id="stray", title="原本なし", segments=[Segment(0, "原本のない文書です。")])])
+    # a document written around the archive (by an older version): it has no stored source
+    Index(env.index).put([Document(id="stray", title="原本なし", segments=[Segment(0, "原本のない文書です。")])])
     at = app("secretariat")
     goto(at, "admin")
     assert any("原本が保存されていない文書" in w.value and "stray" in w.value for w in at.warning)
     assert at.button(key="adm_rebuild").disabled
     at.checkbox(key="adm_rebuild_drop").check().run()
     at.button(key="adm_rebuild").click().run()
-    assert at.success and "stray" not in Index(env).doc_ids()
+    assert at.success and "stray" not in Index(env.index).doc_ids()

@@ -11,6 +11,7 @@ import pytest
 
 from indexer import archive
 from indexer.archive import audit, backup, check, files, kept
+from indexer.archive.datadir import DataDir
 from indexer.cli.commands import main
 from indexer.errors import IndexError_, IngestError
 from indexer.index.store import VERSION_FILE, Index
@@ -101,13 +102,13 @@ def test_names_are_sanitized_no_path_traversal(tmp_path):
     # a JSONL whose ids would be dangerous directory names stays inside sources/
     jl = tmp_path / "..evil.jsonl"
     jl.write_text(json.dumps({"id": "..", "text": "防災の話"}) + "\n", encoding="utf-8")
-    index_dir = tmp_path / "data" / "index"
-    archive.import_jsonl(index_dir, jl)
+    data = DataDir.at(tmp_path / "data")
+    archive.import_jsonl(data, jl)
     stored = list((tmp_path / "data" / "sources").rglob("*"))
     assert stored and all((tmp_path / "data" / "sources") in p.parents for p in stored)
-    assert check.check(index_dir) == []
-    archive.remove(index_dir, "..")
-    assert check.check(index_dir) == [] and not list((tmp_path / "data" / "sources").iterdir())
+    assert check.check(data) == []
+    archive.remove(data, "..")
+    assert check.check(data) == [] and not list((tmp_path / "data" / "sources").iterdir())
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt", "version"])
@@ -203,7 +204,7 @@ def test_import_archive_rejects_unsafe_or_altered_archives(data, capsys, tmp_pat
     index_dir = data[0]
     root = index_dir.parent
     good = tmp_path / "good.tar.gz"
-    backup.export(index_dir, good)
+    backup.export(DataDir.of_index(index_dir), good)
     with tarfile.open(good) as tf:
         members = [(m, tf.extractfile(m).read()) for m in tf.getmembers()]
     manifest = json.loads(members[0][1])
@@ -257,17 +258,17 @@ def test_failed_write_changes_nothing_and_index_missing_needs_rebuild(data, caps
     assert {p: p.read_bytes() for p in (root / "sources").rglob("*") if p.is_file()} == snapshot
     shutil.rmtree(index_dir)
     with pytest.raises(IndexError_, match="kb rebuild"):
-        archive.add_files(index_dir, [extra])
+        archive.add_files(DataDir.of_index(index_dir), [extra])
 
 
 def test_rebuild_reports_progress_in_steps(tmp_path):
     corpus = write_corpus(tmp_path / "corpus")
-    index_dir = tmp_path / "data" / "index"
+    data = DataDir.at(tmp_path / "data")
     seen: list[tuple[float, str]] = []
-    archive.index_corpus(corpus, index_dir, progress=lambda f, label: seen.append((f, label)))
+    archive.index_corpus(corpus, data, progress=lambda f, label: seen.append((f, label)))
     assert seen[0][0] == 0.0 and seen[-1] == (1.0, "完了（文書 3 件）")
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
     assert any("索引に追加" in label for _, label in seen)
     seen.clear()
-    archive.rebuild(index_dir, progress=lambda f, label: seen.append((f, label)))
+    archive.rebuild(data, progress=lambda f, label: seen.append((f, label)))
     assert seen[0] == (0.0, "保存された原本を読んでいます") and seen[-1][0] == 1.0

@@ -9,6 +9,7 @@ import pytest
 
 from indexer import KbError
 from indexer.archive import publish
+from indexer.archive.datadir import DataDir
 from indexer.ingest.loading import load_document
 from indexer.models import Document, Segment
 from indexer.search import browse
@@ -45,7 +46,8 @@ def qa_kb(tmp_path):
 
     corpus = write_corpus(tmp_path / "corpus")
     (corpus / "s02" / "qa.md").write_text(QA_DOC, encoding="utf-8")
-    return browse.KnowledgeBase(index_corpus(corpus, tmp_path / "index"))
+    data = DataDir.at(tmp_path)
+    return browse.KnowledgeBase(index_corpus(corpus, data), data_dir=data.root)
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +217,7 @@ def twin_kbs(root):
             (corpus / "s02" / "members.md").unlink()
             (corpus / "s01" / "transcript.md").write_text(TRANSCRIPT.split("## ディスカッション")[0],
                                                           encoding="utf-8")
-        out.append(browse.KnowledgeBase(index_corpus(corpus, root / name / "index")))
+        out.append(browse.KnowledgeBase(index_corpus(corpus, DataDir.at(root / name)), data_dir=root / name))
     return tuple(out)
 
 
@@ -289,15 +291,13 @@ def test_safe_upload_name_is_the_one_safe_filename(name, expected):
 
 
 def test_save_upload_stays_in_uploads(kb, tmp_path):
-    class Fake:
-        data_dir = tmp_path / "data"
-
+    data = DataDir.at(tmp_path / "data")
     for name in ("../../escape.md", "/etc/cron.d/x.md", "ok.vtt"):
-        p = publish.save_upload(Fake, name, b"x")
+        p = publish.save_upload(data, name, b"x")
         assert p.parent == (tmp_path / "data" / "uploads").resolve() and p.read_bytes() == b"x"
     assert not (tmp_path / "escape.md").exists()
     with pytest.raises(KbError, match="対応していない"):
-        publish.save_upload(Fake, "evil.exe", b"x")
+        publish.save_upload(data, "evil.exe", b"x")
 
 
 @pytest.mark.parametrize("text,ok", [
@@ -309,17 +309,20 @@ def test_save_upload_stays_in_uploads(kb, tmp_path):
     ("DX: [a, \n", False),
 ])
 def test_synonyms_validation(tmp_path, text, ok):
-    class Fake:
-        data_dir = tmp_path
+    from indexer.archive import audit
+    from indexer.archive.files import sha256
 
+    data = DataDir.at(tmp_path)
     if ok:
-        publish.save_synonyms(Fake, text)
-        assert publish.load_synonyms_text(Fake) == text
+        publish.save_synonyms(data, text, actor="jimu")
+        assert publish.load_synonyms_text(data) == text
+        [entry] = audit.entries(tmp_path)  # the archive audits the change itself
+        assert (entry["action"], entry["actor"], entry["file_hash"]) == ("synonyms", "jimu", sha256(text.encode()))
     else:
         with pytest.raises(KbError) as e:
-            publish.save_synonyms(Fake, text)
+            publish.save_synonyms(data, text)
         assert any("\u3040" <= ch <= "\u30ff" for ch in str(e.value))  # a Japanese message
-        assert not (tmp_path / "synonyms.yaml").exists()
+        assert not (tmp_path / "synonyms.yaml").exists() and not audit.entries(tmp_path)
 
 
 def test_preview_of_a_caption_file(tmp_path):
@@ -342,18 +345,18 @@ def archived(tmp_path):
     from helpers import write_corpus
 
     corpus = write_corpus(tmp_path / "corpus")
-    ix = tmp_path / "data" / "index"
-    archive.index_corpus(corpus, ix)
-    return ix
+    data = DataDir.at(tmp_path / "data")
+    archive.index_corpus(corpus, data)
+    return data
 
 
 def test_staged_upload_is_private_and_removed(tmp_path):
     data_dir = tmp_path / "data"
-    with publish.staged_upload(data_dir, "../第3回 議事録.md", b"x") as p:
+    with publish.staged_upload(DataDir.at(data_dir), "../第3回 議事録.md", b"x") as p:
         assert p.name == "第3回_議事録.md" and p.read_bytes() == b"x"
         assert p.parent.parent == (data_dir / "uploads").resolve() and p.parent.name.startswith(".staging-")
     assert not p.parent.exists() and list((data_dir / "uploads").iterdir()) == []
-    with pytest.raises(KbError, match="対応していない"), publish.staged_upload(data_dir, "evil.exe", b"x"):
+    with pytest.raises(KbError, match="対応していない"), publish.staged_upload(DataDir.at(data_dir), "evil.exe", b"x"):
         pass
 
 
@@ -363,19 +366,19 @@ def test_publish_uploads_goes_through_the_archive(archived):
 
     res = publish.publish_uploads(archived, [("../up 1.md", UPLOAD.encode())], {"session": "3"}, actor="jimu")
     assert res.done == [("up1", "added")] and not res.errors
-    assert (archived.parent / "uploads" / "up_1.md").read_bytes() == UPLOAD.encode()
-    [src] = [s for s in kept.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
+    assert (archived.root / "uploads" / "up_1.md").read_bytes() == UPLOAD.encode()
+    [src] = [s for s in kept.stored_sources(archived.root)[0] if "up1" in s.doc_ids]
     assert src.meta["name"] == "up_1.md" and src.meta["overrides"] == {"session": "3"}
     assert check.check(archived) == []
-    assert [(e["action"], e["actor"], e["doc_id"]) for e in audit.entries(archived.parent)
+    assert [(e["action"], e["actor"], e["doc_id"]) for e in audit.entries(archived.root)
             if e["action"] != "index"] == [("add", "jimu", "up1")]
     # the same bytes again: unchanged, no audit entry
-    n = len(audit.entries(archived.parent))
+    n = len(audit.entries(archived.root))
     assert publish.publish_uploads(archived, [("up 1.md", UPLOAD.encode())], {"session": "3"},
                                   actor="jimu").done == [("up1", "unchanged")]
-    assert len(audit.entries(archived.parent)) == n
+    assert len(audit.entries(archived.root)) == n
     assert "up1" in archive.rebuild(archived).doc_ids()
-    assert Index(archived).document_meta("up1")["session"] == 3
+    assert Index(archived.index).document_meta("up1")["session"] == 3
 
 
 def test_publish_uploads_one_bad_file_writes_nothing(archived):
@@ -384,7 +387,7 @@ def test_publish_uploads_one_bad_file_writes_nothing(archived):
     res = publish.publish_uploads(archived, [("ok.md", UPLOAD.encode()), ("bad.md", b"---\nsession: x\n---\n")],
                                  actor="jimu")
     assert not res.done and res.errors and res.errors[0].startswith("bad.md")
-    assert not [s for s in kept.stored_sources(archived.parent)[0] if "up1" in s.doc_ids]
+    assert not [s for s in kept.stored_sources(archived.root)[0] if "up1" in s.doc_ids]
 
 
 def test_publish_uploads_refused_while_another_writer_holds_the_lock(archived, monkeypatch):
@@ -392,7 +395,7 @@ def test_publish_uploads_refused_while_another_writer_holds_the_lock(archived, m
     from indexer.archive import files
 
     monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.1")
-    with files.write_lock(archived.parent), pytest.raises(KbError, match="他の更新作業"):
+    with files.write_lock(archived.root), pytest.raises(KbError, match="他の更新作業"):
         publish.publish_uploads(archived, [("up.md", UPLOAD.encode())], actor="jimu")
     assert "up1" not in archive.open_index(archived).doc_ids()
 
@@ -400,27 +403,29 @@ def test_publish_uploads_refused_while_another_writer_holds_the_lock(archived, m
 def test_unsourced_documents(archived):
     from indexer import Index
 
-    ix = Index(archived)
-    assert publish.unsourced_documents(ix) == []
-    ix.put([Document(id="stray", title="x", segments=[Segment(0, "原本なし")])])
-    assert publish.unsourced_documents(ix) == ["stray"]
+    ix = Index(archived.index)
+    assert publish.unsourced_documents(archived, ix) == []
+    ix.put([Document(id="stray", title="x", segments=[Segment(0, "原本なし")])])  # written around the archive
+    assert publish.unsourced_documents(archived, ix) == ["stray"]
 
 
 def test_save_synonyms_waits_for_the_write_lock(tmp_path, monkeypatch):
     from indexer.archive import files
 
-    class Fake:
-        data_dir = tmp_path
-
     monkeypatch.setenv("KB_WRITE_TIMEOUT", "0.1")
     with files.write_lock(tmp_path), pytest.raises(KbError, match="他の更新作業"):
-        publish.save_synonyms(Fake, "DX: [デジタル]\n")
+        publish.save_synonyms(DataDir.at(tmp_path), "DX: [デジタル]\n")
     assert not (tmp_path / "synonyms.yaml").exists()
 
 
 def test_browse_has_no_direct_index_writer():
-    """Admin writes go through `indexer.archive.actions` (lock, sources, audit): no rebuild around it here."""
+    """Every write goes through `indexer.archive` (lock, sources, audit): no rebuild or build around it."""
+    from indexer.index import store
+    from indexer.ingest import loading
+
     assert not hasattr(browse, "rebuild") and not hasattr(browse, "build_index")
+    assert not hasattr(store, "build_index") and not hasattr(loading, "add_files")
+    assert not hasattr(loading, "index_corpus")
 
 
 def test_build_kb_helper_still_works(tmp_path):

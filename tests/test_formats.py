@@ -16,6 +16,7 @@ import pytest
 from docx.enum.style import WD_STYLE_TYPE
 
 from indexer.archive.actions import add_files
+from indexer.archive.datadir import DataDir
 from indexer.errors import IngestError
 from indexer.index.store import Index
 from indexer.ingest import formats
@@ -378,9 +379,9 @@ def _snapshot(index: Index):
 def test_add_files_with_a_bad_file_leaves_index_unchanged(tmp_path, bad):
     good = tmp_path / "good.docx"
     good.write_bytes(make_docx())
-    index = Index(tmp_path / "index", create=True)
-    assert [r.status for r in add_files(index, [good])] == ["added"]
-    before = _snapshot(index)
+    data = DataDir.at(tmp_path / "data")
+    assert [r.status for r in add_files(data, [good])] == ["added"]
+    before = _snapshot(Index(data.index))
     assert before[0] == ["good"] and before[1]
 
     bad_path = tmp_path / bad[0]
@@ -388,9 +389,9 @@ def test_add_files_with_a_bad_file_leaves_index_unchanged(tmp_path, bad):
     other = tmp_path / "other.html"
     other.write_bytes(html_page(HTML_BODY).encode())
     for batch in ([bad_path], [other, bad_path]):
-        results = add_files(index, batch)
+        results = add_files(data, batch)
         assert results[-1].status == "error" and results[-1].message
-        assert _snapshot(Index(tmp_path / "index")) == before
+        assert _snapshot(Index(data.index)) == before
 
 
 def test_docx_of_a_zip_version_zipfile_cannot_read_is_refused():

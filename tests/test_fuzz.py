@@ -105,7 +105,8 @@ def test_jsonl_raises_only_ingest_error_on_random_lines(lines, raw):
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzzkb")
-    return KnowledgeBase(archive.index_corpus(write_corpus(root / "corpus"), root / "data" / "index"))
+    data = archive.DataDir.at(root / "data")
+    return KnowledgeBase(archive.index_corpus(write_corpus(root / "corpus"), data), data_dir=data.root)
 
 
 _QUERY_ALPHABET = st.sampled_from(list('内製化推進体制クラウド契約ＤＸdx "\'()*?:：　-+~^&|!<>[]{}\\/#%@\t\n\x00')
@@ -140,32 +141,32 @@ def test_analyzer_never_raises(text):
 @given(suffix=st.sampled_from(SUFFIXES), raw=st.binary(max_size=300),
        prefix=st.sampled_from([b"", b"\x00" * 64, b"WEBVTT\n\n", b"---\nid: [\n---\n", b"%PDF-1.4\n"]))
 def test_a_failing_add_never_changes_the_index(fuzz_store, suffix, raw, prefix):
-    index_dir, good = fuzz_store
+    data, good = fuzz_store
     random.seed(os.urandom(16))  # Hypothesis seeds `random` per example; Whoosh names new segments with it
     bad = good.parent / f"bad{suffix}"
     bad.write_bytes(prefix + raw)
-    ix = Index(index_dir)
+    ix = Index(data.index)
     gen = ix.ix.latest_generation()
     kbase = KnowledgeBase(ix)
     before = [kbase.search(q, role="member").total for q in ("内製化", "オンライン申請")]
-    sources = sorted((p.name, p.stat().st_size) for p in (index_dir.parent / "sources").rglob("*"))
-    results = archive.add_files(index_dir, [good, bad])
+    sources = sorted((p.name, p.stat().st_size) for p in (data.root / "sources").rglob("*"))
+    results = archive.add_files(data, [good, bad])
     if any(r.status == "error" for r in results):
-        assert Index(index_dir).ix.latest_generation() == gen
+        assert Index(data.index).ix.latest_generation() == gen
         assert [kbase.search(q, role="member").total for q in ("内製化", "オンライン申請")] == before
-        assert sorted((p.name, p.stat().st_size) for p in (index_dir.parent / "sources").rglob("*")) == sources
+        assert sorted((p.name, p.stat().st_size) for p in (data.root / "sources").rglob("*")) == sources
     else:
-        archive.remove(index_dir, results[1].doc_id)  # back to the baseline when the garbage was readable
+        archive.remove(data, results[1].doc_id)  # back to the baseline when the garbage was readable
         if results[1].doc_id != "good":
-            archive.remove(index_dir, "good")
+            archive.remove(data, "good")
 
 
 @pytest.fixture(scope="module")
 def fuzz_store(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzzadd")
-    index_dir = root / "data" / "index"
-    archive.index_corpus(write_corpus(root / "corpus"), index_dir)
+    data = archive.DataDir.at(root / "data")
+    archive.index_corpus(write_corpus(root / "corpus"), data)
     good = root / "in" / "good.md"
     good.parent.mkdir()
     good.write_text("---\nid: good\n---\nオンライン申請の話です。\n", encoding="utf-8")
-    return index_dir, good
+    return data, good

@@ -15,6 +15,7 @@ import pytest
 
 from indexer import archive
 from indexer.archive import check, files
+from indexer.archive.datadir import DataDir
 from indexer.index.store import Index
 from indexer.search.kb import KnowledgeBase
 
@@ -43,9 +44,9 @@ def big_transcript(path: Path, marker: str, chars: int = 50_000) -> Path:
     return path
 
 
-def snapshot(index_dir: Path) -> tuple:
+def snapshot(data: DataDir) -> tuple:
     """What a searcher sees: hit ids and totals of a few queries for two roles, and the documents."""
-    ix = Index(index_dir)  # must open as is: no recovery step before reading
+    ix = Index(data.index)  # must open as is: no recovery step before reading
     kb = KnowledgeBase(ix)
     out = []
     for role in ROLES:
@@ -56,53 +57,55 @@ def snapshot(index_dir: Path) -> tuple:
     return tuple(out), (meta or {}).get("fingerprint")
 
 
-def env(index_dir: Path, **extra) -> dict:
-    return {**os.environ, "KB_INDEX": str(index_dir), "KB_USER": "test", **extra}
+def env(data: DataDir, **extra) -> dict:
+    """The environment of a `kb` child process working on `data`."""
+    base = {k: v for k, v in os.environ.items() if k not in ("KB_DATA", "KB_INDEX")}
+    return {**base, "KB_DATA": str(data.root), "KB_USER": "test", **extra}
 
 
 @pytest.fixture
 def setup(tmp_path):
     corpus = write_corpus(tmp_path / "corpus")
-    index_dir = tmp_path / "data" / "index"
-    archive.index_corpus(corpus, index_dir)
+    data = DataDir.at(tmp_path / "data")
+    archive.index_corpus(corpus, data)
     for v in ("v1", "v2"):
         (tmp_path / "in" / v).mkdir(parents=True)
     v1 = big_transcript(tmp_path / "in" / "v1" / "big.md", "ハヤブサ")
     v2 = big_transcript(tmp_path / "in" / "v2" / "big.md", "ツバメ")
-    return index_dir, v1, v2
+    return data, v1, v2
 
 
 def test_sigkill_at_random_points_leaves_a_committed_state_and_rerun_converges(setup):
     """`kb add` (new document), `kb add` (replace) and `kb rebuild`, each killed at random moments."""
-    index_dir, v1, v2 = setup
+    data, v1, v2 = setup
     rng = random.Random(20251127)
-    e = env(index_dir)
-    empty = snapshot(index_dir)
-    archive.add_files(index_dir, [v1])
-    with_v1 = snapshot(index_dir)
-    archive.add_files(index_dir, [v2])
-    with_v2 = snapshot(index_dir)
+    e = env(data)
+    empty = snapshot(data)
+    archive.add_files(data, [v1])
+    with_v1 = snapshot(data)
+    archive.add_files(data, [v2])
+    with_v2 = snapshot(data)
     assert len({empty, with_v1, with_v2}) == 3
-    archive.add_files(index_dir, [v1])
+    archive.add_files(data, [v1])
 
     cases = [  # (name, commands alternating before→after, reset to the before-state, before, after, reruns)
-        ("add", [[*KB, "add", str(v1)]], lambda: archive.remove(index_dir, "big"), [empty], [with_v1],
-         [lambda: archive.add_files(index_dir, [v1])]),
+        ("add", [[*KB, "add", str(v1)]], lambda: archive.remove(data, "big"), [empty], [with_v1],
+         [lambda: archive.add_files(data, [v1])]),
         # a replace in both directions (v1 → v2, then v2 → v1): each rerun is the next run's before-state
         ("replace", [[*KB, "add", str(v2)], [*KB, "add", str(v1)]], lambda: None, [with_v1, with_v2],
-         [with_v2, with_v1], [lambda: archive.add_files(index_dir, [v2]), lambda: archive.add_files(index_dir, [v1])]),
-        ("rebuild", [[*KB, "rebuild"]], lambda: None, [with_v1], [with_v1], [lambda: archive.rebuild(index_dir)]),
+         [with_v2, with_v1], [lambda: archive.add_files(data, [v2]), lambda: archive.add_files(data, [v1])]),
+        ("rebuild", [[*KB, "rebuild"]], lambda: None, [with_v1], [with_v1], [lambda: archive.rebuild(data)]),
     ]
     runs = {"add": 6, "replace": 6, "rebuild": 4}  # an even number of replaces ends on v1
     kills = 0
     seen: dict[str, dict[str, int]] = {}
     for name, cmds, reset, befores, afters, reruns in cases:
         reset()
-        assert snapshot(index_dir) == befores[0]
+        assert snapshot(data) == befores[0]
         t0 = time.monotonic()
         subprocess.run(cmds[0], env=e, check=True, capture_output=True)
         duration = time.monotonic() - t0
-        assert snapshot(index_dir) == afters[0]
+        assert snapshot(data) == afters[0]
         reruns[-1]()  # back to the first before-state
         counts = seen.setdefault(name, {"before": 0, "after": 0, "finished": 0, "seconds": round(duration, 2)})
         k = attempts = 0
@@ -116,12 +119,12 @@ def test_sigkill_at_random_points_leaves_a_committed_state_and_rerun_converges(s
             code = proc.wait()
             kills += code == -signal.SIGKILL
             k += code == -signal.SIGKILL or len(cmds) > 1  # a replace alternates direction on every run
-            state = snapshot(index_dir)
+            state = snapshot(data)
             assert state in (befores[j], afters[j]), f"{name}: the index shows neither the old nor the new state"
             counts["finished" if code == 0 else ("after" if state == afters[j] else "before")] += 1
             reruns[j]()
-            assert check.check(index_dir) == []
-            assert snapshot(index_dir) == afters[j]
+            assert check.check(data) == []
+            assert snapshot(data) == afters[j]
     print(f"\nSIGKILL: {kills} kills; states seen {seen}")
     assert kills >= 15
     # the index writes really were interrupted: some kills left the old state
@@ -129,7 +132,7 @@ def test_sigkill_at_random_points_leaves_a_committed_state_and_rerun_converges(s
 
 
 def test_readers_never_fail_while_a_writer_adds_replaces_removes_and_rebuilds(setup):
-    index_dir, big1, _ = setup
+    data, big1, _ = setup
     # smaller transcripts (5,000 characters) so the writer commits many times even on a busy machine
     v1 = big_transcript(big1.parent / "small1.md", "ハヤブサ", chars=5_000)
     v2 = big_transcript(big1.parent / "small2.md", "ツバメ", chars=5_000)
@@ -139,12 +142,12 @@ def test_readers_never_fail_while_a_writer_adds_replaces_removes_and_rebuilds(se
     seconds = float(os.environ.get("KB_TEST_CONCURRENCY_SECONDS", "10"))
     full = {}
     for v, q in ((v1, "ハヤブサ"), (v2, "ツバメ")):
-        archive.add_files(index_dir, [v])
-        full[q] = KnowledgeBase(Index(index_dir)).search(q).total
+        archive.add_files(data, [v])
+        full[q] = KnowledgeBase(Index(data.index)).search(q).total
     assert all(full.values())
 
     def reader(k: int):
-        kb = KnowledgeBase(Index(index_dir))
+        kb = KnowledgeBase(Index(data.index))
         rnd = random.Random(k)
         while not stop.is_set():
             try:
@@ -165,13 +168,13 @@ def test_readers_never_fail_while_a_writer_adds_replaces_removes_and_rebuilds(se
         while not stop.is_set():
             try:
                 if i % 5 == 4:
-                    archive.rebuild(index_dir)
+                    archive.rebuild(data)
                     writes["rebuild"] += 1
                 elif i % 5 == 3:
-                    archive.remove(index_dir, "big")
+                    archive.remove(data, "big")
                     writes["remove"] += 1
                 else:
-                    archive.add_files(index_dir, [v1 if i % 2 else v2])
+                    archive.add_files(data, [v1 if i % 2 else v2])
                     writes["add"] += 1
             except Exception as e:  # noqa: BLE001
                 errors.append(f"writer {type(e).__name__}: {e}")
@@ -187,12 +190,12 @@ def test_readers_never_fail_while_a_writer_adds_replaces_removes_and_rebuilds(se
     print(f"\nconcurrency {seconds:.0f} s: reader ops {ops} (total {sum(ops)}), writes {writes}, errors {len(errors)}")
     assert not errors, errors[:5]
     assert sum(ops) > 40 and writes["add"] >= 3 and writes["rebuild"] >= 1
-    assert check.check(index_dir) == []
+    assert check.check(data) == []
 
 
 def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
-    index_dir, v1, v2 = setup
-    data_dir = index_dir.parent
+    data, v1, v2 = setup
+    data_dir = data.root
     held = threading.Event()
     release = threading.Event()
 
@@ -208,7 +211,7 @@ def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
     timer = threading.Timer(1.5, release.set)
     timer.start()
     t0 = time.monotonic()
-    r = subprocess.run([*KB, "add", str(v1)], env=env(index_dir, KB_WRITE_TIMEOUT="20"), capture_output=True,
+    r = subprocess.run([*KB, "add", str(v1)], env=env(data, KB_WRITE_TIMEOUT="20"), capture_output=True,
                        text=True)
     waited = time.monotonic() - t0
     t.join()
@@ -222,7 +225,7 @@ def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
     t.start()
     held.wait(5)
     t0 = time.monotonic()
-    r = subprocess.run([*KB, "add", str(v2)], env=env(index_dir, KB_WRITE_TIMEOUT="0.5"), capture_output=True,
+    r = subprocess.run([*KB, "add", str(v2)], env=env(data, KB_WRITE_TIMEOUT="0.5"), capture_output=True,
                        text=True)
     busy = time.monotonic() - t0
     release.set()
@@ -230,20 +233,21 @@ def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
     assert r.returncode == 1
     assert "他の更新作業" in r.stderr and "KB_WRITE_TIMEOUT" in r.stderr
     assert "Traceback" not in r.stderr and "LockError" not in r.stderr
-    assert KnowledgeBase(Index(index_dir)).search("ツバメ").total == 0  # nothing of v2 was written
-    assert check.check(index_dir) == []
+    assert KnowledgeBase(Index(data.index)).search("ツバメ").total == 0  # nothing of v2 was written
+    assert check.check(data) == []
 
     # 3. two writers pressing "publish" at once: both succeed, one after the other
     other = tmp_path / "in" / "other.md"
     other.write_text("---\nid: other\ntitle: 別の文書\n---\nオンライン申請の話です。\n", encoding="utf-8")
     t0 = time.monotonic()
-    procs = [subprocess.Popen([*KB, "add", str(f)], env=env(index_dir), stdout=subprocess.PIPE,
+    procs = [subprocess.Popen([*KB, "add", str(f)], env=env(data), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for f in (v2, other)]
     outs = [p.communicate(60) for p in procs]
     both = time.monotonic() - t0
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert check.check(index_dir) == []
-    ids = set(Index(index_dir).doc_ids())
+    assert check.check(data) == []
+    ids = set(Index(data.index).doc_ids())
     assert {"big", "other"} <= ids
     print(f"\nwriter lock: waited {waited:.2f} s then proceeded; busy after {busy:.2f} s (timeout 0.5 s); "
           f"two concurrent adds in {both:.2f} s")
+

@@ -145,13 +145,19 @@ def test_a_query_never_crashes(kb, q):
 
 
 def test_facets_are_right_across_segments_missing_a_column(tmp_path):
-    from indexer.index.store import Index
-    from indexer.models import Document, Segment
+    from indexer.archive import DataDir, add_files, open_index
+    from indexer.ingest.catalogue import Catalogue
 
-    ix = Index(tmp_path / "ix", create=True)
-    ix.put([Document(id="a", segments=[Segment(order=0, text="防災の予算")])])  # no speaker, no session
-    ix.put([Document(id="b", session=3, type="transcript",
-                     segments=[Segment(order=0, text="防災の話", speaker="北条真琴")])])
+    data = DataDir.at(tmp_path / "data")
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a.write_text("---\nid: a\n---\n防災の予算\n", encoding="utf-8")  # no speaker, no session
+    b.write_text("---\nid: b\nsession: 3\ntype: transcript\nvisibility: public\n---\n北条真琴：防災の話\n",
+                 encoding="utf-8")
+    for f in (a, b):  # two commits: two segments, the first without the speaker and session columns
+        assert add_files(data, [f], catalogue=Catalogue())[0].status == "added"
+    ix = open_index(data)
+    with ix.searcher() as s:
+        assert len(s.reader().leaf_readers()) == 2
     res = KnowledgeBase(ix).search("防災", role="public")
     assert res.total == 2
     assert res.facets["speaker"] == {"北条真琴": 1} and res.facets["session"] == {"3": 1}

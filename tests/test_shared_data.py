@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from indexer.index.store import build_index
+from indexer import archive
 from indexer.ingest.jsonl import documents_from_jsonl
 from indexer.ingest.loading import load_document
 from indexer.search.kb import KnowledgeBase
@@ -43,8 +43,9 @@ def test_diet_minutes_speakers_and_roles():
 
 @pytest.fixture(scope="module")
 def tokyo_kb(tmp_path_factory):
-    docs = documents_from_jsonl(shared_path("data/tokyo_assembly_minutes/corpus.jsonl"))
-    return docs, KnowledgeBase(build_index(tmp_path_factory.mktemp("tokyo") / "index", docs, procs=2))
+    data = archive.DataDir.at(tmp_path_factory.mktemp("tokyo"))
+    docs = archive.import_jsonl(data, shared_path("data/tokyo_assembly_minutes/corpus.jsonl"), procs=2)
+    return docs, KnowledgeBase(archive.open_index(data), data_dir=data.root)
 
 
 def test_whole_tokyo_minutes_import(tokyo_kb):

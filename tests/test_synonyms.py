@@ -2,6 +2,8 @@
 
 import pytest
 
+from indexer.archive.actions import add_files
+from indexer.archive.datadir import DataDir
 from indexer.errors import KbError
 from indexer.search.synonyms import Synonyms, load, parse
 from indexer.text.analysis import analyze
@@ -15,9 +17,7 @@ def kb(tmp_path):
     (tmp_path / "corpus" / "s01" / "extra.md").write_text(
         "---\nid: x1\nsession: 1\n---\n庁内でのインハウス開発に切り替えました。\n\nデジタル変革の担当課です。\n",
         encoding="utf-8")
-    from indexer.archive.actions import add_files
-
-    add_files(kb.index, [tmp_path / "corpus" / "s01" / "extra.md"])
+    add_files(DataDir.at(tmp_path), [tmp_path / "corpus" / "s01" / "extra.md"])
     return kb
 
 
@@ -43,7 +43,7 @@ def test_bad_dictionary_is_refused_in_japanese(text):
 
 def test_dictionary_changes_results(kb):
     assert "x1#0000" not in [h.id for h in kb.search("内製化", role="public").hits]
-    (kb.index.data_dir / "synonyms.yaml").write_text("内製化: [インハウス開発]\nDX: [デジタル変革]\n", encoding="utf-8")
+    (kb.data_dir / "synonyms.yaml").write_text("内製化: [インハウス開発]\nDX: [デジタル変革]\n", encoding="utf-8")
     hits = kb.search("内製化", role="public").hits
     assert "x1#0000" in [h.id for h in hits]
     assert "<mark>インハウス開発</mark>" in next(h for h in hits if h.id == "x1#0000").snippet
@@ -51,8 +51,8 @@ def test_dictionary_changes_results(kb):
 
 
 def test_broken_dictionary_never_breaks_search(kb):
-    (kb.index.data_dir / "synonyms.yaml").write_text("内製化: [\n", encoding="utf-8")
-    assert not load(kb.index.data_dir)
+    (kb.data_dir / "synonyms.yaml").write_text("内製化: [\n", encoding="utf-8")
+    assert not load(kb.data_dir)
     assert kb.search("内製化", role="public").total >= 1
 
 

@@ -1,25 +1,22 @@
 """管理 (事務局のみ): upload and publish documents, replace or remove them, synonyms, rebuild.
 
-Uploads are written only under the managed data directory (`Index.data_dir / "uploads"`) with the
+Uploads are written only under the data directory (`kb_app.data()`, its `uploads/`) with the
 name `indexer.archive.uploads.safe_filename` gives; parsing, visibility and writing happen in `indexer`.
 Every write goes through `indexer.archive.actions`, as the command line does: the write lock (one writer at
 a time; a busy lock is reported and nothing is lost), the stored sources (so `kb rebuild` keeps what
 was published here) and the audit log. The archive records add/replace/import (with the SHA-256 of
-the uploaded bytes), remove, rebuild and index with `actor=<logged-in name>`; the page records only
-what the archive does not (synonyms). The page is registered only for the secretariat and checks
-the role again itself.
+the uploaded bytes), remove, rebuild, index and synonyms with `actor=<logged-in name>`. The page is
+registered only for the secretariat and checks the role again itself.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 import kb_app
 import kb_ui as ui
 import streamlit as st
 
 from indexer import KbError, archive
-from indexer.archive import audit, publish
+from indexer.archive import publish
 from indexer.models import TYPE_LABELS, VISIBILITY_LABELS
 
 UPLOAD_TYPES = [s.lstrip(".") for s in publish.UPLOAD_SUFFIXES]
@@ -46,10 +43,6 @@ def preview_html(p: publish.Preview, exists: bool) -> str:
         ["時刻（字幕）", "あり" if p.timestamps else "なし"],
     ]
     return ui.table_html(["項目", "内容"], rows)
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def write_failed(e: KbError, kept: str = "") -> None:
@@ -85,8 +78,8 @@ def upload_tab(index, actor: str) -> None:
         st.markdown(f"**{ui.md_escape(f.name)}**")
         try:
             data = f.getvalue()
-            publish.save_upload(index, f.name, data)
-            with publish.staged_upload(index.data_dir, f.name, data) as path:
+            publish.save_upload(kb_app.data(), f.name, data)
+            with publish.staged_upload(kb_app.data(), f.name, data) as path:
                 got = publish.load_upload(path, fixed)
             for doc in got:
                 st.html(preview_html(publish.preview(doc), index.document_meta(doc.id) is not None))
@@ -100,7 +93,7 @@ def upload_tab(index, actor: str) -> None:
     if st.button(f"{len(docs)} 件の文書を公開する", key="adm_publish", type="primary"):
         try:
             with st.spinner("公開しています…（他の更新作業が終わるのを待つことがあります）"):
-                res = publish.publish_uploads(kb_app.index_dir(), [(f.name, f.getvalue()) for f in files],
+                res = publish.publish_uploads(kb_app.data(), [(f.name, f.getvalue()) for f in files],
                                              fixed, actor=actor)
         except KbError as e:
             kb_app.forget_caches()
@@ -132,7 +125,7 @@ def manage_tab(index, role: str, actor: str) -> None:
     if st.button("削除する", key="adm_remove", disabled=not sure):
         try:
             with st.spinner("削除しています…"):
-                n = archive.remove(kb_app.index_dir(), doc_id, actor=actor)
+                n = archive.remove(kb_app.data(), doc_id, actor=actor)
         except KbError as e:
             write_failed(e, "何も削除していません。")
             return
@@ -147,17 +140,15 @@ def manage_tab(index, role: str, actor: str) -> None:
 
 def synonyms_tab(index, actor: str) -> None:
     if "adm_syn" not in st.session_state:
-        st.session_state.adm_syn = publish.load_synonyms_text(index)
+        st.session_state.adm_syn = publish.load_synonyms_text(kb_app.data())
     st.text_area("同義語辞書（YAML。例：「DX: [デジタルトランスフォーメーション, デジタル変革]」）",
                  key="adm_syn", height=240)
     if st.button("保存する", key="adm_syn_save"):
         try:
-            path = publish.save_synonyms(index, st.session_state.adm_syn)
+            path = publish.save_synonyms(kb_app.data(), st.session_state.adm_syn, actor=actor)
         except KbError as e:
             st.error(ui.md_escape(str(e)))
         else:
-            audit.record(index.data_dir, actor=actor, action="synonyms", file_hash=sha256(path.read_bytes()),
-                         detail=f"app: {path.name}")
             st.success(f"保存しました: {ui.md_escape(path.name)}")
 
 
@@ -166,11 +157,11 @@ def _count(ix) -> int:
 
 
 def rebuild_tab(index, actor: str) -> None:
-    index_dir = kb_app.index_dir()
+    data = kb_app.data()
     st.markdown("**保存された原本から作り直す**")
     st.caption("追加・差し替えのたびに保存した原本（`sources/`）から索引を作り直します。"
                "索引が壊れたときや版が変わったときに使います。")
-    missing = publish.unsourced_documents(index) if index is not None else []
+    missing = publish.unsourced_documents(data, index) if index is not None else []
     if missing:
         st.warning(ui.md_escape(f"原本が保存されていない文書が索引に {len(missing)} 件あります（例: "
                                 f"{'、'.join(missing[:5])}）。原本から作り直すとこれらは消えます。"
@@ -178,7 +169,7 @@ def rebuild_tab(index, actor: str) -> None:
     drop_ok = st.checkbox("原本のない文書が消えてもよい", key="adm_rebuild_drop") if missing else True
     if st.button("索引を再構築する", key="adm_rebuild", disabled=not drop_ok):
         _rebuild_with_progress(
-            lambda progress: archive.rebuild(index_dir, actor=actor, progress=progress),
+            lambda progress: archive.rebuild(data, actor=actor, progress=progress),
             "索引を作り直しています…（他の更新作業が終わるのを待つことがあります）",
             "索引は作り直す前のままです。", "保存された原本から")
     st.divider()
@@ -190,7 +181,7 @@ def rebuild_tab(index, actor: str) -> None:
     sure = st.checkbox("元データのフォルダにない文書が消えてもよい", key="adm_corpus_sure")
     if st.button(f"{corpus}/ から作り直す", key="adm_rebuild_corpus", disabled=not sure):
         _rebuild_with_progress(
-            lambda progress: archive.index_corpus(corpus, index_dir, actor=actor, progress=progress),
+            lambda progress: archive.index_corpus(corpus, data, actor=actor, progress=progress),
             "元データを読み込んでいます…", "原本と索引は作り直す前のままです。",
             f"{ui.md_escape(str(corpus))} から")
 

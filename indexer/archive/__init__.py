@@ -1,22 +1,19 @@
 """The archive: the one write path (lock, kept sources, audit) and what reads the data directory."""
 
-from indexer.archive.actions import (
+from indexer.archive.actions import SYNONYMS, add_files, classify, import_jsonl, index_corpus, rebuild, remove
+from indexer.archive.datadir import DataDir
+from indexer.archive.transaction import (
     REBUILD_HINT,
-    SYNONYMS,
-    add_files,
+    Transaction,
     build_staged_index,
-    classify,
     hint,
-    import_jsonl,
-    index_corpus,
     open_index,
-    rebuild,
     recover,
-    remove,
     swap_index,
+    transaction,
 )
 
 __all__ = [
-    "REBUILD_HINT", "SYNONYMS", "add_files", "build_staged_index", "classify", "hint", "import_jsonl",
-    "index_corpus", "open_index", "rebuild", "recover", "remove", "swap_index",
+    "REBUILD_HINT", "SYNONYMS", "DataDir", "Transaction", "add_files", "build_staged_index", "classify", "hint",
+    "import_jsonl", "index_corpus", "open_index", "rebuild", "recover", "remove", "swap_index", "transaction",
 ]

@@ -33,25 +33,29 @@ def cli_actor() -> str:
 def record(data_dir: str | Path, actor: str, action: str, doc_id: str = "", file_hash: str = "",
            detail: str = "") -> dict:
     """Append one entry and return it."""
-    entry = {
-        "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "actor": actor,
-        "action": action,
-        "doc_id": doc_id,
-        "file_hash": file_hash,
-        "detail": detail,
-    }
+    return record_all(data_dir, actor, [(action, doc_id, file_hash, detail)])[0]
+
+
+def record_all(data_dir: str | Path, actor: str, rows: list[tuple[str, str, str, str]]) -> list[dict]:
+    """Append one entry per `(action, doc_id, file_hash, detail)` in one write and one fsync; return them."""
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    out = [{"time": now, "actor": actor, "action": action, "doc_id": doc_id, "file_hash": file_hash,
+            "detail": detail} for action, doc_id, file_hash, detail in rows]
+    if not out:
+        return out
     path = Path(data_dir) / AUDIT_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+    data = b"".join((json.dumps(e, ensure_ascii=False) + "\n").encode("utf-8") for e in out)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, line)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
         os.fsync(fd)
     finally:
         os.close(fd)
-    return entry
+    return out
 
 
 def entries(data_dir: str | Path) -> list[dict]:

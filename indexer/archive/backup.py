@@ -18,9 +18,11 @@ import time
 from pathlib import Path, PurePosixPath
 
 from indexer.archive import audit
-from indexer.archive.actions import SYNONYMS, build_staged_index, recover, swap_index
-from indexer.archive.files import sha256, swap_in, write_atomic, write_lock, write_new
+from indexer.archive.actions import SYNONYMS
+from indexer.archive.datadir import DataDir
+from indexer.archive.files import sha256, swap_in, write_atomic, write_new
 from indexer.archive.kept import SOURCES, all_documents, dump_meta, now_utc, stored_sources
+from indexer.archive.transaction import build_staged_index, swap_index, transaction
 from indexer.errors import IndexError_, IngestError
 from indexer.index.store import Index
 from indexer.ingest.catalogue import CATALOGUE_NAME
@@ -48,11 +50,10 @@ def _archive_files(data_dir: Path) -> list[tuple[str, Path]]:
     return files
 
 
-def export(index_dir: Path, out: Path, actor: str | None = None) -> dict:
+def export(data: DataDir, out: Path, actor: str | None = None) -> dict:
     """`kb export FILE.tar.gz`: sources, catalogue, synonyms, audit log and a manifest of hashes."""
-    index_dir, out = Path(index_dir), Path(out)
-    data_dir = index_dir.parent
-    with write_lock(data_dir):  # a consistent snapshot: no writer changes the sources meanwhile
+    out, data_dir = Path(out), data.root
+    with transaction(data, actor, mode="none") as tx:  # a consistent snapshot: no writer changes the sources
         if not (data_dir / SOURCES).is_dir():
             raise IndexError_(f"保存された原本がありません: {data_dir / SOURCES}（`kb index DIR` で作成してください）")
         contents = [(rel, p.read_bytes()) for rel, p in _archive_files(data_dir)]
@@ -67,8 +68,7 @@ def export(index_dir: Path, out: Path, actor: str | None = None) -> dict:
                 info.size, info.mode, info.mtime = len(b), 0o644, int(time.time())
                 tf.addfile(info, io.BytesIO(b))
         write_atomic(out, buf.getvalue())
-        audit.record(data_dir, actor or audit.cli_actor(), "export", file_hash=sha256(buf.getvalue()),
-                     detail=f"{out.name} files={len(contents)}")
+        tx.record("export", file_hash=sha256(buf.getvalue()), detail=f"{out.name} files={len(contents)}")
     return manifest
 
 
@@ -148,21 +148,18 @@ def extract(archive: Path, dest: Path, max_member: int = MAX_MEMBER_BYTES, max_t
     return manifest
 
 
-def import_archive(index_dir: Path, archive: Path, procs: int = 1, actor: str | None = None) -> tuple[dict, Index]:
+def import_archive(data: DataDir, archive: Path, procs: int = 1, actor: str | None = None) -> tuple[dict, Index]:
     """`kb import-archive FILE.tar.gz`: verify and restore an export into the data directory, then rebuild.
 
     The current sources and index stay untouched unless everything was verified and the new index built."""
-    index_dir, archive = Path(index_dir), Path(archive)
-    data_dir = index_dir.parent
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with write_lock(data_dir):
-        recover(index_dir)
+    archive, data_dir = Path(archive), data.root
+    with transaction(data, actor, mode="none") as tx:
         staging = Path(tempfile.mkdtemp(prefix=".kb-import-", dir=data_dir))
         try:
             manifest = extract(archive, staging)
             (staging / SOURCES).mkdir(exist_ok=True)
             docs = all_documents(staging)
-            tmp = build_staged_index(data_dir, docs, procs)
+            tmp = build_staged_index(data, docs, procs)
             try:
                 for name in (CATALOGUE_NAME, SYNONYMS):
                     if (staging / name).is_file():
@@ -172,15 +169,15 @@ def import_archive(index_dir: Path, archive: Path, procs: int = 1, actor: str | 
                 old = swap_in(staging / SOURCES, data_dir / SOURCES)
                 if old is not None:
                     shutil.rmtree(old, ignore_errors=True)
-                swap_index(tmp, index_dir)
+                swap_index(data, tmp)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             _merge_audit(data_dir, staging / audit.AUDIT_NAME)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        audit.record(data_dir, actor or audit.cli_actor(), "import-archive",
-                     file_hash=sha256(archive.read_bytes()), detail=f"{archive.name} documents={len(docs)}")
-    return manifest, Index(index_dir)
+        tx.record("import-archive", file_hash=sha256(archive.read_bytes()),
+                  detail=f"{archive.name} documents={len(docs)}")
+    return manifest, Index(data.index)
 
 
 def _merge_audit(data_dir: Path, imported: Path) -> None:

@@ -1,24 +1,23 @@
 """`kb check`: the differences between the index and the stored sources (a crash, a lost file, an edit).
 
-The sources are the record (see `archive.py` and `kept.py`); the index must give exactly their documents, with the
+The sources are the record (see `actions.py` and `kept.py`); the index must give exactly their documents, with the
 fingerprints recorded when they were added.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from indexer.archive.actions import REBUILD_HINT, open_index
+from indexer.archive.datadir import DataDir
 from indexer.archive.kept import SOURCES, source_documents, stored_sources
+from indexer.archive.transaction import REBUILD_HINT, open_index
 from indexer.errors import IngestError, KbError
 from indexer.index.store import head_id
 
 
-def check(index_dir: Path) -> list[str]:
+def check(data: DataDir) -> list[str]:
     """Differences between the index and the stored sources, in Japanese (empty when they agree)."""
-    index_dir = Path(index_dir)
-    data_dir = index_dir.parent
+    data_dir = data.root
     problems: list[str] = []
     if not (data_dir / SOURCES).is_dir():
         problems.append(f"保存された原本がありません: {data_dir / SOURCES}")
@@ -37,7 +36,7 @@ def check(index_dir: Path) -> list[str]:
         missing = set(src.doc_ids) - set(expected)
         problems += [f"原本 {SOURCES}/{src.dir.name} から文書「{i}」ができません。" for i in sorted(missing)]
     try:
-        ix = open_index(index_dir)
+        ix = open_index(data)
     except KbError as e:
         return [*problems, f"索引を開けません: {e}"]
     except Exception as e:  # noqa: BLE001 - a corrupt index is a finding, not a crash

@@ -11,6 +11,8 @@
 Chosen by `--data DIR`, else `$KB_DATA`, else `.kb` under the current directory. The older `--index DIR`
 (and `$KB_INDEX`) still work: `DIR/..` is the data directory when `DIR` is named `index` (the layout
 `kb` has always made) or already holds an index of its own; any other `DIR` is taken as the data directory.
+Given both (`--data D --index I`, or both variables), the index is `I` in the data directory `D`: that is
+how `kb serve` hands its directory to the web app (`environ()`).
 
 >>> DataDir.resolve(data=Path("/srv/kb")).index
 PosixPath('/srv/kb/index')
@@ -51,20 +53,25 @@ class DataDir:
 
     @classmethod
     def resolve(cls, data: str | Path | None = None, index: str | Path | None = None) -> DataDir:
-        """From the options: `--data`, else `--index`, else `$KB_DATA`, else `$KB_INDEX`, else `.kb`."""
+        """From the options (`--data`, `--index`), else the variables (`$KB_DATA`, `$KB_INDEX`), else `.kb`."""
+        if not data and not index:
+            data, index = os.environ.get("KB_DATA"), os.environ.get("KB_INDEX")
+        if data and index:
+            return cls(Path(data), Path(index))
         if data:
             return cls.at(data)
         if index:
             return cls.of_index(index)
-        if os.environ.get("KB_DATA"):
-            return cls.at(os.environ["KB_DATA"])
-        if os.environ.get("KB_INDEX"):
-            return cls.of_index(os.environ["KB_INDEX"])
         return cls.at(DEFAULT_DATA)
 
     def resolved(self) -> DataDir:
         """The same directory with absolute paths (for a child process or a server)."""
         return DataDir(self.root.resolve(), self.index.resolve())
+
+    def environ(self) -> dict[str, str]:
+        """`KB_DATA` and `KB_INDEX` (absolute) that make `resolve()` in a child process give this directory."""
+        full = self.resolved()
+        return {"KB_DATA": str(full.root), "KB_INDEX": str(full.index)}
 
 
 def _holds_index(path: Path) -> bool:

@@ -15,9 +15,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer import archive
-from indexer.archive.files import write_atomic, write_lock
+from indexer.archive import actions
+from indexer.archive.datadir import DataDir
+from indexer.archive.files import sha256, write_atomic
 from indexer.archive.kept import stored_sources
+from indexer.archive.transaction import transaction
 from indexer.archive.uploads import safe_filename
 from indexer.errors import IngestError, KbError
 from indexer.index.store import Index
@@ -47,31 +49,31 @@ def _checked_name(name: str) -> str:
     return safe
 
 
-def save_upload(index: Index, name: str, data: bytes) -> Path:
-    """Write uploaded bytes under `data_dir/uploads` (never elsewhere, atomically) and return the path.
+def save_upload(data: DataDir, name: str, content: bytes) -> Path:
+    """Write uploaded bytes under `<data>/uploads` (never elsewhere, atomically) and return the path.
 
     This copy is the record of what was uploaded; the archive keeps its own copy when it is published."""
     safe = _checked_name(name)
-    root = _uploads_dir(index.data_dir)
+    root = _uploads_dir(data.root)
     path = (root / safe).resolve()
     if path.parent != root:
         raise IngestError(f"ファイル名が正しくありません: {name}")
-    write_atomic(path, data)
+    write_atomic(path, content)
     return path
 
 
 @contextmanager
-def staged_upload(data_dir: Path, name: str, data: bytes) -> Iterator[Path]:
-    """A private copy of an upload, `<data_dir>/uploads/.staging-*/<safe name>`, removed afterwards.
+def staged_upload(data: DataDir, name: str, content: bytes) -> Iterator[Path]:
+    """A private copy of an upload, `<data>/uploads/.staging-*/<safe name>`, removed afterwards.
 
     It has the saved upload's file name (so the default document id and the source name are the same),
     but nobody else writes it: another user uploading a file of the same name meanwhile cannot change
     what is previewed or published."""
     safe = _checked_name(name)
-    tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=_uploads_dir(data_dir)))
+    tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=_uploads_dir(data.root)))
     try:
         path = tmp / safe
-        path.write_bytes(data)
+        path.write_bytes(content)
         yield path
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -82,13 +84,6 @@ def is_jsonl(name: str) -> bool:
 
 
 @dataclass
-class _DataDir:
-    """Where `save_upload` writes when there is only a data directory (no open index)."""
-
-    data_dir: Path
-
-
-@dataclass
 class Published:
     """What publishing uploads did: (doc id, status) with status added / replaced / unchanged / imported."""
 
@@ -96,37 +91,35 @@ class Published:
     errors: list[str] = field(default_factory=list)
 
 
-def publish_uploads(index_dir: Path, files: list[tuple[str, bytes]], overrides: dict | None = None,
+def publish_uploads(data: DataDir, files: list[tuple[str, bytes]], overrides: dict | None = None,
                     actor: str | None = None) -> Published:
     """Publish uploaded files through the archive (write lock, stored sources, audit log with `actor`).
 
-    Each file is saved under `<data_dir>/uploads/` first. Ordinary files go through one
+    Each file is saved under `<data>/uploads/` first. Ordinary files go through one
     `archive.add_files` (one bad file → none written), each `.jsonl` through `archive.import_jsonl` with
     the visibility override only. A busy write lock raises `IndexError_` when nothing was written yet;
     after a part was published, the files that could not be are listed in `errors`."""
-    index_dir = Path(index_dir)
-    data_dir = index_dir.parent
     out = Published()
     plain = [(n, b) for n, b in files if not is_jsonl(n)]
     lines = [(n, b) for n, b in files if is_jsonl(n)]
     with ExitStack() as stack:
         paths = []
-        for name, data in plain:
-            save_upload(_DataDir(data_dir), name, data)
-            paths.append(stack.enter_context(staged_upload(data_dir, name, data)))
+        for name, content in plain:
+            save_upload(data, name, content)
+            paths.append(stack.enter_context(staged_upload(data, name, content)))
         if paths:
-            results = archive.add_files(index_dir, paths, overrides or {}, actor=actor)
+            results = actions.add_files(data, paths, overrides or {}, actor=actor)
             errors = [f"{Path(r.path).name}: {r.message}" for r in results if r.status == "error"]
             if errors:
                 out.errors = errors
                 return out
             out.done += [(r.doc_id, r.status) for r in results]
     visibility = (overrides or {}).get("visibility") or "public"
-    for name, data in lines:
+    for name, content in lines:
         try:
-            save_upload(_DataDir(data_dir), name, data)
-            with staged_upload(data_dir, name, data) as path:
-                docs = archive.import_jsonl(index_dir, path, visibility, actor=actor)
+            save_upload(data, name, content)
+            with staged_upload(data, name, content) as path:
+                docs = actions.import_jsonl(data, path, visibility, actor=actor)
         except KbError as e:
             if not out.done:
                 raise
@@ -183,24 +176,27 @@ def parse_synonyms(text: str) -> dict[str, list[str]]:
     return synonyms.parse(text)
 
 
-def save_synonyms(index: Index, text: str) -> Path:
-    """Validate and save the dictionary, under the archive's write lock (it is part of an export)."""
+def save_synonyms(data: DataDir, text: str, actor: str | None = None) -> Path:
+    """Validate and save the dictionary as one archive change (write lock, audit entry `synonyms`)."""
     parse_synonyms(text)
-    path = index.data_dir / SYNONYMS_FILE
-    with write_lock(index.data_dir):
-        write_atomic(path, text.encode("utf-8"))
+    path = data.root / SYNONYMS_FILE
+    raw = text.encode("utf-8")
+    with transaction(data, actor, mode="none") as tx:
+        write_atomic(path, raw)
+        tx.record("synonyms", file_hash=sha256(raw), detail=path.name)
     return path
 
 
-def load_synonyms_text(index: Index) -> str:
-    path = index.data_dir / SYNONYMS_FILE
+def load_synonyms_text(data: DataDir) -> str:
+    """The dictionary's text as saved ("" when there is none)."""
+    path = data.root / SYNONYMS_FILE
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def unsourced_documents(index: Index) -> list[str]:
+def unsourced_documents(data: DataDir, index: Index) -> list[str]:
     """Documents in the index without a stored source (added before sources were kept, or around the
     archive): a rebuild from the stored sources would drop them."""
-    sources, _ = stored_sources(index.data_dir)
+    sources, _ = stored_sources(data.root)
     kept = {i for s in sources for i in s.doc_ids}
     return sorted(set(index.doc_ids()) - kept)
 

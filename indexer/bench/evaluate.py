@@ -1,7 +1,7 @@
 """`kb eval`: retrieval quality of the product search on a JSONL benchmark (corpus + queries).
 
-The corpus is indexed into a temporary directory with the product's own import path
-(`documents_from_jsonl` + `build_index`), every query goes through `KnowledgeBase.search` exactly
+The corpus is imported into a temporary data directory with the product's own write path
+(`indexer.archive.import_jsonl`, as `kb import`), every query goes through `KnowledgeBase.search` exactly
 as the CLI and the app call it, and hits are mapped back to corpus ids via `hit.id` (the segment
 id of an imported JSONL line is the line's `id`).
 
@@ -129,29 +129,29 @@ class ProductSearch:
         self.variant: Variant | None = None
         self.modes: dict[str, str] = {}
         self._tmp: tempfile.TemporaryDirectory | None = None
+        self.data = None
         self.index = None
         self.kb = None
         self.build_seconds = 0.0
 
     def __enter__(self) -> ProductSearch:
-        from indexer.index.store import build_index
-        from indexer.ingest.jsonl import documents_from_jsonl
+        from indexer import archive
         from indexer.search.kb import KnowledgeBase
 
         if not self.corpus_path.is_file():
             raise EvalError(f"コーパスファイルが見つかりません: {self.corpus_path}")
         t0 = time.perf_counter()
-        docs = documents_from_jsonl(self.corpus_path)
-        if not docs:
-            raise EvalError(f"コーパスに文書がありません: {self.corpus_path}")
         self._tmp = tempfile.TemporaryDirectory(prefix="kb-eval-")
+        self.data = archive.DataDir.at(self._tmp.name)
         try:
-            index = build_index(Path(self._tmp.name) / "index", docs, procs=self.procs)
+            archive.import_jsonl(self.data, self.corpus_path, procs=self.procs, actor="kb eval",
+                                 max_bytes=self.corpus_path.stat().st_size)  # a benchmark, not an upload
+            index = archive.open_index(self.data)
         except BaseException:
             self._tmp.cleanup()
             raise
         self.index = index
-        self.kb = KnowledgeBase(index, self.params)
+        self.kb = KnowledgeBase(index, self.params, data_dir=self.data.root)
         self.build_seconds = time.perf_counter() - t0
         return self
 
@@ -161,7 +161,7 @@ class ProductSearch:
 
         self.variant = variant if isinstance(variant, Variant) else Variant(variant)
         self.params = self.variant.params
-        self.kb = KnowledgeBase(self.index, self.params)
+        self.kb = KnowledgeBase(self.index, self.params, data_dir=self.data.root)
         self.modes.clear()
 
     def __exit__(self, *exc) -> None:
@@ -311,7 +311,7 @@ def register(subparsers) -> list[str]:
     return ["eval"]
 
 
-def run(args, index_dir) -> int:  # index_dir unused: the evaluation always uses its own temporary index
+def run(args, data) -> int:  # data unused: the evaluation always uses its own temporary data directory
     res = evaluate(args.corpus, args.queries, k=args.k, limit=args.limit_queries)
     k = args.k
     if args.json:

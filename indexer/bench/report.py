@@ -151,7 +151,8 @@ def write_report(path: Path, r: dict) -> None:
         "",
         "## Method",
         "",
-        "- Build: kb = `documents_from_jsonl` + `build_index(procs=P)` (fugashi analysis, Whoosh segments); "
+        "- Build: kb = `indexer.archive.import_jsonl(procs=P)` into a new data directory (the write path of "
+        "`kb import`: the JSONL kept as the source, audit log, fugashi analysis, P Whoosh segments); "
         "FTS5 = `CREATE VIRTUAL TABLE … USING fts5(id UNINDEXED, title, text, tokenize='trigram')` + inserts + commit, "
         "an on-disk database in a temporary directory. Both read the same JSONL file inside the timed part. "
         "One FTS5 row per speech turn; kb hits are speech turns too.",

@@ -2,7 +2,8 @@
 
 Measured for `kb` and for SQLite FTS5 (`tokenize='trigram'`, on-disk database in a temporary directory):
 
-- full index build: kb = `documents_from_jsonl` + `build_index(..., procs=P)`; fts5 = create + insert + commit
+- full index build: kb = `archive.import_jsonl(..., procs=P)` into a new data directory (the write path of
+  `kb import`: source kept, audit, parallel segments); fts5 = create + insert + commit
   (both read and parse the same JSONL file inside the timed part); index size on disk;
 - latency of a query **with highlighted snippets of the top 10**, over a fixed mix of five kinds (`QUERY_MIX`),
   each query run `--repeat` times after one warm-up: median and p95 overall and per kind, and hit counts;
@@ -38,6 +39,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from indexer.archive.datadir import DataDir
 from indexer.bench.workload import QUERY_MIX, ROLE, TOP_K, TRANSCRIPT_CHARS
 from indexer.errors import KbError
 
@@ -244,7 +246,7 @@ def transcript_text(records: Iterable[dict], marker: str = MARKER, size: int = T
     return body
 
 
-def measure_add(index_dir: Path, kb, work: Path, records: list[dict]) -> dict:
+def measure_add(data: DataDir, kb, work: Path, records: list[dict]) -> dict:
     """`add_s` (the write path of `kb add`) and `add_visible_s` (add return → first search finding it)."""
     from indexer.archive.actions import add_files
     from indexer.ingest.catalogue import Catalogue
@@ -255,7 +257,7 @@ def measure_add(index_dir: Path, kb, work: Path, records: list[dict]) -> dict:
     if any(h.doc_id == TRANSCRIPT_ID for h in before.hits):
         raise BenchError("ベンチマーク用の目印の語が追加前から見つかります。")
     t0 = time.perf_counter()
-    results = add_files(index_dir, [path], catalogue=Catalogue())
+    results = add_files(data, [path], catalogue=Catalogue())
     t1 = time.perf_counter()
     bad = [r for r in results if r.status not in ("added", "replaced")]
     if bad:
@@ -324,8 +326,7 @@ def machine_note() -> str:
 def bench(corpus: Path, scale: int = 1, limit_docs: int | None = None, repeat: int = 5, procs: int = 2,
           mix: dict[str, list[str]] | None = None, log: Callable[[str], None] = lambda s: None) -> dict:
     """Run the whole benchmark; returns the JSON object of `kb bench --json`."""
-    from indexer.index.store import build_index
-    from indexer.ingest.jsonl import documents_from_jsonl
+    from indexer.archive import import_jsonl, open_index
     from indexer.search.kb import KnowledgeBase
 
     corpus = Path(corpus)
@@ -345,10 +346,11 @@ def bench(corpus: Path, scale: int = 1, limit_docs: int | None = None, repeat: i
             raise BenchError(f"コーパスに発言がありません: {corpus}")
 
         log(f"kb: 索引を作成しています（発言 {counts['docs']:,} 件、{counts['chars']:,} 字、procs={procs}）")
-        index_dir = work / "data" / "index"
+        data = DataDir.at(work / "data")
         t0 = time.perf_counter()
-        ix = build_index(index_dir, documents_from_jsonl(jsonl), procs=procs)
-        kb_res: dict = {"build_s": round(time.perf_counter() - t0, 3), "index_mb": round(dir_mb(index_dir), 2)}
+        import_jsonl(data, jsonl, procs=procs, actor="kb bench", max_bytes=jsonl.stat().st_size)
+        ix = open_index(data)
+        kb_res: dict = {"build_s": round(time.perf_counter() - t0, 3), "index_mb": round(dir_mb(data.index), 2)}
 
         log("fts5: 索引を作成しています")
         db_path = work / "fts5.sqlite3"
@@ -357,16 +359,16 @@ def bench(corpus: Path, scale: int = 1, limit_docs: int | None = None, repeat: i
         fts_res: dict = {"build_s": round(time.perf_counter() - t0, 3), "index_mb": round(dir_mb(db_path), 2)}
 
         log(f"検索を計測しています（{sum(map(len, mix.values()))} 件 × {repeat} 回）")
-        kb = KnowledgeBase(ix)
+        kb = KnowledgeBase(ix, data_dir=data.root)
         kb_res.update(run_mix(kb_search_fn(kb), mix, repeat))
         fts_res.update(run_mix(fts.search, mix, repeat))
         fts.close()
 
         log("検索プロセスのメモリを計測しています")
-        kb_res["rss_mb"] = serving_rss(index_dir, mix)["rss_mb"]
+        kb_res["rss_mb"] = serving_rss(data.index, mix)["rss_mb"]
 
         log(f"{TRANSCRIPT_CHARS:,} 字のトランスクリプトを追加し、検索できるまでの時間を計測しています")
-        kb_res.update(measure_add(index_dir, kb, work, list(read_records(jsonl, 2000))))
+        kb_res.update(measure_add(data, kb, work, list(read_records(jsonl, 2000))))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     order = ("build_s", "index_mb", "query_median_ms", "query_p95_ms", "add_s", "add_visible_s", "rss_mb", "by_kind")
@@ -391,7 +393,7 @@ def register(subparsers) -> list[str]:
     return ["bench"]
 
 
-def run(args, index_dir) -> int:  # index_dir unused: the benchmark always builds its own temporary indexes
+def run(args, data) -> int:  # data unused: the benchmark always builds its own temporary data directory
     from indexer.bench.report import format_table, write_report
 
     corpus = args.corpus or default_corpus()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from indexer import archive
 from indexer.archive import backup, check
+from indexer.archive.datadir import DataDir
 
 COMMANDS = ["rebuild", "check", "export", "import-archive"]
 
@@ -31,16 +32,16 @@ def _count(ix) -> tuple[int, int]:
         return len(list(s.reader().lexicon("doc_id"))), s.doc_count()
 
 
-def run(args, index_dir: Path) -> int:
-    index_dir = Path(index_dir)
+def run(args, data: DataDir) -> int:
+    """One of `kb rebuild`, `kb check`, `kb export`, `kb import-archive` on the data directory `data`."""
     cmd = args.command
     if cmd == "rebuild":
-        ix = archive.rebuild(index_dir, procs=max(0, args.procs))
+        ix = archive.rebuild(data, procs=max(0, args.procs))
         docs, passages = _count(ix)
-        print(f"原本から索引を作り直しました: {index_dir}（文書 {docs} 件、パッセージ {passages} 件）")
+        print(f"原本から索引を作り直しました: {data.index}（文書 {docs} 件、パッセージ {passages} 件）")
         return 0
     if cmd == "check":
-        problems = check.check(index_dir)
+        problems = check.check(data)
         if args.json:
             print(json.dumps({"ok": not problems, "problems": problems}, ensure_ascii=False, indent=2))
         elif problems:
@@ -49,15 +50,15 @@ def run(args, index_dir: Path) -> int:
                 print(f"  - {p}")
             print(f"直すには: {archive.REBUILD_HINT}")
         else:
-            print(f"索引と保存された原本は一致しています: {index_dir}")
+            print(f"索引と保存された原本は一致しています: {data.index}")
         return 1 if problems else 0
     if cmd == "export":
-        manifest = backup.export(index_dir, args.file)
+        manifest = backup.export(data, args.file)
         print(f"書き出しました: {args.file}（文書 {len(manifest['documents'])} 件、ファイル {len(manifest['files'])} 件）")
         return 0
     if cmd == "import-archive":
-        manifest, ix = backup.import_archive(index_dir, args.file, procs=max(0, args.procs))
+        manifest, ix = backup.import_archive(data, args.file, procs=max(0, args.procs))
         docs, passages = _count(ix)
-        print(f"復元しました: {args.file} → {index_dir.parent}（文書 {docs} 件、パッセージ {passages} 件）")
+        print(f"復元しました: {args.file} → {data.root}（文書 {docs} 件、パッセージ {passages} 件）")
         return 0
     return 2

@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 from indexer import archive
+from indexer.archive.datadir import DEFAULT_DATA, DataDir
 from indexer.errors import KbError, QueryError
-from indexer.index.store import Index, default_index_dir
+from indexer.index.store import Index
 from indexer.models import DOC_TYPES, PART_LABELS, PARTS, ROLES, VISIBILITIES, Document
 from indexer.search.kb import Filters, KnowledgeBase
 
 APP_FILE = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
-#: Modules adding subcommands: each has `register(subparsers)` and `run(args, index_dir) -> int`.
+#: Modules adding subcommands: each has `register(subparsers)` and `run(args, data: DataDir) -> int`.
 PLUGINS = ("indexer.bench.evaluate", "indexer.bench.speed", "indexer.cli.users", "indexer.cli.admin")
 
 
@@ -35,6 +36,19 @@ def _plugins() -> dict:
 
 
 class _Parser(argparse.ArgumentParser):
+    """A parser whose usage errors are Japanese and which takes the global options (every subcommand's too,
+    so `--data DIR` may come before or after it)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        g = self.add_argument_group("共通オプション（サブコマンドの前でも後でも指定できます）")
+        g.add_argument("--data", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                       help=f"データディレクトリ: 索引 index/・原本 sources/・audit.log・users.json・synonyms.yaml・"
+                            f"uploads/（既定: 環境変数 KB_DATA、なければ {DEFAULT_DATA}）")
+        g.add_argument("--index", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                       help="従来の指定（環境変数 KB_INDEX も同じ）: 索引ディレクトリ。名前が index か索引を含むなら"
+                            "その親が、それ以外は DIR 自体がデータディレクトリになります。新しくは --data を使ってください")
+
     def error(self, message: str):  # usage errors in Japanese, exit 2
         self.print_usage(sys.stderr)
         print(f"kb: 引数が正しくありません: {message}", file=sys.stderr)
@@ -43,8 +57,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kb", description="研究会ナレッジベースの索引作成・検索")
-    p.add_argument("--index", type=Path, default=None,
-                   help=f"索引ディレクトリ（既定: 環境変数 KB_INDEX、なければ {default_index_dir()}）")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("index", help="コーパスのディレクトリから索引を作り直す")
@@ -67,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("import", help="JSONL（1 行 1 発言）を一括取り込み")
     s.add_argument("file", type=Path)
     s.add_argument("--visibility", choices=VISIBILITIES, default="public")
+    s.add_argument("--procs", type=int, default=0,
+                   help="空の索引に取り込むときのプロセス数（既定 0: 自動。本文 200 万字以上なら 2）")
 
     s = sub.add_parser("remove", help="文書を ID で削除")
     s.add_argument("doc_id")
@@ -139,23 +153,24 @@ def _describe(doc: Document) -> list[str]:
 
 
 def run(argv: list[str] | None = None) -> int:
+    """Parse `argv` and run one command; returns the exit code (errors raise `KbError`)."""
     args = _parser().parse_args(argv)
-    index_dir = args.index or default_index_dir()
+    data = DataDir.resolve(data=getattr(args, "data", None), index=getattr(args, "index", None))
     cmd = args.command
     plugin = getattr(args, f"_plugin_{cmd}", None)
     if plugin is not None:
-        return plugin.run(args, index_dir)
+        return plugin.run(args, data)
 
     if cmd == "index":
-        ix = archive.index_corpus(args.dir, index_dir, procs=max(0, args.procs))
-        st = KnowledgeBase(ix).stats("secretariat")
-        print(f"索引を作成しました: {index_dir}（文書 {st['documents']} 件、発言 {st['turns']} 件）")
+        ix = archive.index_corpus(args.dir, data, procs=max(0, args.procs))
+        st = KnowledgeBase(ix, data_dir=data.root).stats("secretariat")
+        print(f"索引を作成しました: {data.index}（文書 {st['documents']} 件、発言 {st['turns']} 件）")
         return 0
 
     if cmd == "add":
         overrides = {"id": args.doc_id, "session": args.session, "date": args.date, "title": args.title,
                      "type": args.type, "visibility": args.visibility, "part": args.part}
-        results = archive.add_files(index_dir, list(args.files), overrides, dry_run=args.dry_run)
+        results = archive.add_files(data, list(args.files), overrides, dry_run=args.dry_run)
         if args.json:
             _print_json([{"path": r.path, "doc_id": r.doc_id, "status": r.status, "message": r.message,
                           "document": r.document.to_dict() if (r.document and args.dry_run) else None}
@@ -173,12 +188,12 @@ def run(argv: list[str] | None = None) -> int:
         return 1 if errors else 0
 
     if cmd == "import":
-        docs = archive.import_jsonl(index_dir, args.file, args.visibility)
+        docs = archive.import_jsonl(data, args.file, args.visibility, procs=max(0, args.procs))
         print(f"取り込みました: {args.file}（文書 {len(docs)} 件、発言 {sum(len(d.segments) for d in docs)} 件）")
         return 0
 
     if cmd == "remove":
-        n = archive.remove(index_dir, args.doc_id)
+        n = archive.remove(data, args.doc_id)
         if not n:
             raise KbError(f"文書が見つかりません: {args.doc_id}")
         print(f"削除しました: {args.doc_id}")
@@ -187,7 +202,7 @@ def run(argv: list[str] | None = None) -> int:
     if cmd == "search":
         if args.limit < 1 or args.page < 1:
             raise QueryError("--limit と --page は 1 以上で指定してください。")
-        kb = KnowledgeBase(Index(index_dir))
+        kb = KnowledgeBase(Index(data.index), data_dir=data.root)
         f = Filters(sessions=args.session or [], date_from=args.date_from or "", date_to=args.date_to or "",
                     doc_type=args.type or "", speaker=args.speaker or "", speaker_role=args.speaker_role or "",
                     part=args.part or "")
@@ -210,7 +225,7 @@ def run(argv: list[str] | None = None) -> int:
         return 0
 
     if cmd == "show":
-        doc = KnowledgeBase(Index(index_dir)).document(args.doc_id, role=args.role)
+        doc = KnowledgeBase(Index(data.index), data_dir=data.root).document(args.doc_id, role=args.role)
         if doc is None:
             raise KbError(f"文書が見つかりません: {args.doc_id}")
         if args.json:
@@ -224,7 +239,7 @@ def run(argv: list[str] | None = None) -> int:
         return 0
 
     if cmd == "stats":
-        st = KnowledgeBase(Index(index_dir)).stats(args.role)
+        st = KnowledgeBase(Index(data.index), data_dir=data.root).stats(args.role)
         if args.json:
             _print_json(st)
         else:
@@ -233,21 +248,13 @@ def run(argv: list[str] | None = None) -> int:
         return 0
 
     if cmd == "serve":
-        Index(index_dir)  # fail early, in Japanese, when there is no usable index
-        env = {**os.environ, "KB_INDEX": str(Path(index_dir).resolve())}
+        Index(data.index)  # fail early, in Japanese, when there is no usable index
+        env = {**os.environ, **data.environ()}  # the app resolves the same data directory
         return subprocess.call(
             [sys.executable, "-m", "streamlit", "run", str(APP_FILE), "--server.address", args.address,
              "--server.port", str(args.port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false"], env=env)
     return 2
-
-
-def _open_or_create(index_dir: Path) -> Index:
-    from whoosh import index as whoosh_index
-
-    if whoosh_index.exists_in(str(index_dir)):
-        return Index(index_dir)
-    return Index(index_dir, create=True)
 
 
 def main(argv: list[str] | None = None) -> None:

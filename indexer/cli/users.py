@@ -1,7 +1,7 @@
 """`kb user add|remove|passwd|list`: local accounts for the web app (a `kb` plugin).
 
-Accounts are kept in `<data dir>/users.json`, the data directory being the index's parent. Every change
-is written to the audit log. Passwords come from a prompt (asked twice) or, for scripts, from one
+Accounts are kept in `<data>/users.json` of the data directory (`--data`, see `indexer.archive.datadir`).
+Every change is written to the audit log. Passwords come from a prompt (asked twice) or, for scripts, from one
 line of standard input with `--password-stdin`.
 """
 
@@ -11,10 +11,10 @@ import argparse
 import getpass
 import json
 import sys
-from pathlib import Path
 
 from indexer.archive import accounts
 from indexer.archive.audit import cli_actor, record
+from indexer.archive.datadir import DataDir
 
 
 def register(subparsers) -> list[str]:
@@ -34,11 +34,6 @@ def register(subparsers) -> list[str]:
     return ["user"]
 
 
-def data_dir_of(index_dir: Path) -> Path:
-    """The managed data directory (as `Index.data_dir`): the index's parent. The index need not exist."""
-    return Path(index_dir).resolve().parent
-
-
 def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         line = sys.stdin.readline()
@@ -55,8 +50,9 @@ def _read_password(args: argparse.Namespace) -> str:
     return accounts.check_password(password)
 
 
-def run(args: argparse.Namespace, index_dir: Path) -> int:
-    data_dir = data_dir_of(index_dir)
+def run(args: argparse.Namespace, data: DataDir) -> int:
+    """One `kb user` command on the accounts of `data`."""
+    data_dir = data.root
     cmd = args.user_command
     if cmd == "list":
         users = accounts.list_users(data_dir)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -31,17 +29,11 @@ from indexer.models import Document, Segment
 from indexer.text.analysis import name_readings
 
 VERSION_FILE = "kb-version.json"
-DEFAULT_INDEX = ".kb/index"
 WRITE_TIMEOUT = 30.0
 #: Most text one build process indexes into one segment (its postings are held in memory: ~1.5 GB).
 PART_CHARS = 8_000_000
 #: Text from which a build with `procs=0` uses two processes (starting them costs about a second).
 AUTO_PARALLEL_CHARS = 2_000_000
-
-
-def default_index_dir() -> Path:
-    """`$KB_INDEX` or `.kb/index` under the current directory."""
-    return Path(os.environ.get("KB_INDEX") or DEFAULT_INDEX)
 
 
 def storage(path: str | Path) -> FileStorage:
@@ -282,27 +274,6 @@ def _parallel_segments(path: Path, docs: list[Document], procs: int,
     if progress is not None and done < len(docs):
         progress(len(docs), len(docs))
     return segments
-
-
-def build_index(path: str | Path, docs: Iterable[Document], procs: int = 1) -> Index:
-    """Build a fresh index in a temporary directory and swap it in place of `path` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".kb-build-", dir=path.parent))
-    try:
-        Index(tmp, create=True).put(docs, procs=procs)
-        old = None
-        if path.exists():
-            old = path.with_name(path.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-        tmp.rename(path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return Index(path)
 
 
 def segments_from_records(records: list[dict]) -> list[Segment]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from whoosh import query as Q
@@ -97,11 +98,15 @@ def first_in_order(keys: np.ndarray, k: int) -> np.ndarray:
 
 
 class KnowledgeBase:
-    """Read access to one index, always on behalf of a role."""
+    """Read access to one index, always on behalf of a role.
 
-    def __init__(self, index: Index, params: RankParams | None = None):
+    `data_dir` is the data directory whose `synonyms.yaml` applies (default: the index's folder's parent,
+    where `kb` keeps it)."""
+
+    def __init__(self, index: Index, params: RankParams | None = None, data_dir: str | Path | None = None):
         self.index = index
         self.params = params or RankParams()
+        self.data_dir = Path(data_dir) if data_dir is not None else index.path.parent
 
     # -- filters -----------------------------------------------------------------------------
     @staticmethod
@@ -168,7 +173,7 @@ class KnowledgeBase:
         searcher, snap = self.index.reading()
         mask = self._mask(snap, role, f)
         public_only = role == "public"
-        syn = synonyms.load(self.index.data_dir)
+        syn = synonyms.load(self.data_dir)
         ranked = rank(snap, searcher, parsed, mask, public_only, self.params, synonyms=syn)
         single_phrase = len(parsed.groups) == 1 and parsed.phrases[0]
         if not ranked.matched.any() and parsed.mode == "and" and len(parsed.terms) > 1 and not single_phrase:

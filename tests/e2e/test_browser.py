@@ -20,6 +20,7 @@ import pytest
 
 from indexer.archive import accounts
 from indexer.archive.actions import index_corpus
+from indexer.archive.datadir import DataDir
 
 from helpers import write_corpus
 
@@ -70,12 +71,12 @@ def server(tmp_path_factory):
         _missing("playwright パッケージがありません（pip install -e '.[dev]'）")
     tmp = tmp_path_factory.mktemp("e2e")
     corpus = write_corpus(tmp / "corpus")
-    index = tmp / "data" / "index"
-    index_corpus(corpus, index)
-    accounts.add_user(index.parent, "jimukyoku", "secretariat", PASSWORD)
-    accounts.add_user(index.parent, "kaiin", "member", PASSWORD)
+    data = DataDir.at(tmp / "data")
+    index_corpus(corpus, data)
+    accounts.add_user(data.root, "jimukyoku", "secretariat", PASSWORD)
+    accounts.add_user(data.root, "kaiin", "member", PASSWORD)
     port = _free_port()
-    env = {**os.environ, "KB_INDEX": str(index), "KB_CORPUS": str(corpus), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **data.environ(), "KB_CORPUS": str(corpus), "PYTHONUNBUFFERED": "1"}
     log = open(tmp / "streamlit.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
@@ -95,7 +96,7 @@ def server(tmp_path_factory):
             proc.kill()
             pytest.fail("streamlit が起動しませんでした:\n" + (tmp / "streamlit.log").read_text(errors="replace"))
         time.sleep(0.3)
-    yield {"url": url, "tmp": tmp, "index": index}
+    yield {"url": url, "tmp": tmp, "data": data}
     proc.terminate()
     try:
         proc.wait(10)
@@ -228,7 +229,7 @@ def test_secretariat_uploads_and_markup_stays_text(server, page, tmp_path):
     shot(page, "admin")
     publish.click()
     page.get_by_text("公開しました").wait_for()
-    assert (server["index"].parent / "uploads" / "第4回_表示確認.md").exists()
+    assert (server["data"].root / "uploads" / "第4回_表示確認.md").exists()
     nav(page, "検索")
     search(page, "ハヤブサ")
     page.locator(".kb-snippet mark").first.wait_for()
