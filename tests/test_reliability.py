@@ -1,7 +1,9 @@
-"""Crash safety (SIGKILL at random points) and concurrency (readers during writes, two writers at once)."""
+"""Crash safety (SIGKILL at random points, also during the first import into a new data directory) and
+concurrency (readers during writes, two writers at once)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -251,3 +253,81 @@ def test_second_writer_waits_then_proceeds_or_says_busy(setup, tmp_path):
     print(f"\nwriter lock: waited {waited:.2f} s then proceeded; busy after {busy:.2f} s (timeout 0.5 s); "
           f"two concurrent adds in {both:.2f} s")
 
+
+def big_jsonl(path: Path, marker: str, chars: int) -> Path:
+    """A JSON-lines corpus (≈ `chars` characters, 40 turns per meeting) mentioning `marker` in every turn."""
+    rows, n, i = [], 0, 0
+    while n < chars:
+        text = (f"第{i}の論点として{WORDS[i % 10]}と{WORDS[(i * 7 + 3) % 10]}について伺います。"
+                f"{marker}の進捗と{WORDS[(i * 3 + 1) % 10]}の見通しもお示しください。")
+        rows.append({"id": f"j-{i}", "title": f"定例会 {i // 40}", "text": text, "date": "2025-02-01",
+                     "meeting": f"定例会{i // 40}", "speaker": "一番（山田君）" if i % 2 == 0 else "知事（川上君）"})
+        n += len(text)
+        i += 1
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _kb_run(data: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*KB, "--data", str(data), *args], env=env(DataDir.at(data)), capture_output=True,
+                          text=True, timeout=300)
+
+
+def _stats(data: Path) -> dict:
+    r = _kb_run(data, "stats", "--json")
+    assert r.returncode == 0, r.stderr
+    return {k: v for k, v in json.loads(r.stdout).items() if k != "index"}
+
+
+@pytest.mark.parametrize("kind", ["import", "add"])
+def test_sigkill_during_a_first_import_into_a_new_data_directory(tmp_path, kind):
+    """`kb import` (two build processes) or `kb add` into a new data directory, killed (the whole process group)
+    while its index is written: search then says 0 件 without an error, `kb check` names what is missing,
+    and rerunning the command gives the `kb stats` of a clean run into a fresh directory."""
+    (tmp_path / "in").mkdir()
+    if kind == "import":
+        source = big_jsonl(tmp_path / "in" / "big.jsonl", "ハヤブサ", chars=400_000)
+        cmd = ["import", str(source), "--procs", "2"]
+    else:
+        source = big_transcript(tmp_path / "in" / "big.md", "ハヤブサ", chars=200_000)
+        cmd = ["add", str(source)]
+    t0 = time.monotonic()
+    assert _kb_run(tmp_path / "clean", *cmd).returncode == 0
+    duration = time.monotonic() - t0
+    clean = _stats(tmp_path / "clean")
+    assert clean["documents"] >= 1 and not _kb_run(tmp_path / "clean", "search", "ハヤブサ").stdout.startswith("0 件")
+    rng = random.Random(20251130)
+    kills = before_commit = 0
+    for k in range(6):
+        if kills == 2:
+            break
+        data = tmp_path / f"new{k}"
+        proc = subprocess.Popen([*KB, "--data", str(data), *cmd], env=env(DataDir.at(data)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # the source is kept first, then the index written: kill at a random moment after the source is in place
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline and not (
+                (data / "sources").is_dir() and [p for p in (data / "sources").iterdir() if not p.name.startswith(".")]):
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.15) * duration)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the build processes too
+        except ProcessLookupError:
+            pass
+        if proc.wait() != -signal.SIGKILL:
+            continue  # it finished first: not a kill
+        kills += 1
+        search = _kb_run(data, "search", "ハヤブサ")
+        assert search.returncode == 0 and not search.stderr, search.stderr
+        if search.stdout.startswith("0 件"):  # killed before the first commit: an empty index that opens
+            before_commit += 1
+            assert _stats(data)["documents"] == 0
+            r = _kb_run(data, "check")
+            assert r.returncode == 1 and "索引にない文書があります" in r.stdout and "Traceback" not in r.stderr
+        rerun = _kb_run(data, *cmd)
+        assert rerun.returncode == 0, rerun.stderr
+        assert _stats(data) == clean
+        assert _kb_run(data, "check").returncode == 0
+        assert not [p for p in data.iterdir() if p.name.startswith(".")]  # no half-made directory left
+    print(f"\nfirst {kind}: {kills} kills, {before_commit} before the first commit (clean run {duration:.1f} s)")
+    assert kills == 2 and before_commit >= 1

@@ -19,8 +19,7 @@ def check(data: DataDir) -> list[str]:
     """Differences between the index and the stored sources, in Japanese (empty when they agree)."""
     data_dir = data.root
     problems: list[str] = []
-    if not (data_dir / SOURCES).is_dir():
-        problems.append(f"保存された原本がありません: {data_dir / SOURCES}")
+    no_sources = [] if (data_dir / SOURCES).is_dir() else [f"保存された原本がありません: {data_dir / SOURCES}"]
     sources, bad = stored_sources(data_dir)
     problems += bad
     expected: dict[str, str] = {}
@@ -38,9 +37,9 @@ def check(data: DataDir) -> list[str]:
     try:
         ix = open_index(data)
     except KbError as e:
-        return [*problems, f"索引を開けません: {e}"]
+        return [*no_sources, *problems, f"索引を開けません: {e}"]
     except Exception as e:  # noqa: BLE001 - a corrupt index is a finding, not a crash
-        return [*problems, f"索引を開けません（壊れています: {type(e).__name__}）。{REBUILD_HINT}"]
+        return [*no_sources, *problems, f"索引を開けません（壊れています: {type(e).__name__}）。{REBUILD_HINT}"]
     try:
         with ix.searcher() as s:
             indexed: dict[str, str] = {}
@@ -52,7 +51,9 @@ def check(data: DataDir) -> list[str]:
                 elif s.document(doc_id=doc_id) is not None:
                     indexed[doc_id] = ""
     except Exception as e:  # noqa: BLE001
-        return [*problems, f"索引を読めません（壊れています: {type(e).__name__}）。{REBUILD_HINT}"]
+        return [*no_sources, *problems, f"索引を読めません（壊れています: {type(e).__name__}）。{REBUILD_HINT}"]
+    if indexed:  # an empty archive (a new one, or every document removed) needs no sources folder
+        problems = [*no_sources, *problems]
     for doc_id in sorted(expected):
         if doc_id not in indexed:
             problems.append(f"索引にない文書があります: {doc_id}（原本はあります）")
