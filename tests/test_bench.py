@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer.bench import groonga
 from indexer.bench import report as bench_report
 from indexer.bench import speed as bench
 from indexer.cli import commands as cli
@@ -42,8 +43,10 @@ def test_bench_json_on_a_tiny_corpus(tmp_path, capsys):
     assert r["docs"] == 50 and r["scale"] == 1 and r["chars"] > 1000 and r["machine"]
     kb_keys = {"build_s", "index_mb", "query_median_ms", "query_p95_ms", "add_s", "add_visible_s", "rss_mb", "by_kind"}
     assert set(r["kb"]) == kb_keys
-    assert set(r["fts5"]) == {"build_s", "index_mb", "query_median_ms", "query_p95_ms", "by_kind"}
-    for engine in ("kb", "fts5"):
+    peers = ["fts5", *(groonga.CONFIGS if groonga.missing() is None else [])]
+    for engine in peers:
+        assert set(r[engine]) == {"build_s", "index_mb", "query_median_ms", "query_p95_ms", "by_kind"}, engine
+    for engine in ("kb", *peers):
         for key, value in r[engine].items():
             if key != "by_kind":
                 assert isinstance(value, int | float) and value > 0, (engine, key, value)
@@ -53,6 +56,16 @@ def test_bench_json_on_a_tiny_corpus(tmp_path, capsys):
             assert k["queries_with_hits"] == k["queries"] == len(bench.QUERY_MIX[kind]), (engine, kind, k)
             assert k["hits"] > 0 and k["median_ms"] > 0 and k["p95_ms"] >= k["median_ms"]
     assert r["kb"]["add_visible_s"] < bench.VISIBLE_TIMEOUT_S
+
+
+def test_bench_without_groonga_says_how_to_install_it_and_goes_on(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(groonga, "missing", lambda: f"groonga が見つかりません（インストール: {groonga.INSTALL_HINT}）")
+    corpus = write_corpus(tmp_path / "tiny.jsonl", lines=12)
+    assert cli.run(["bench", "--corpus", str(corpus), "--json", "--repeat", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "apt-get install groonga-bin groonga-tokenizer-mecab" in captured.err
+    r = json.loads(captured.out)
+    assert "kb" in r and "fts5" in r and not set(groonga.CONFIGS) & set(r)
 
 
 def test_replicate_gives_distinct_ids_and_meetings():
@@ -98,23 +111,40 @@ def _result(scale: int, **kb) -> dict:
             "repeat": 5, "procs": 2, "machine": "test machine", "date": "2025-01-01",
             "kb": {"build_s": 10.0, "index_mb": 5.0, "query_median_ms": 2.0, "query_p95_ms": 4.0, "add_s": 0.5,
                    "add_visible_s": 0.1, "rss_mb": 300.0, "by_kind": kinds, **kb},
-            "fts5": {"build_s": 3.0, "index_mb": 9.0, "query_median_ms": 1.0, "query_p95_ms": 5.0, "by_kind": kinds}}
+            "fts5": {"build_s": 3.0, "index_mb": 9.0, "query_median_ms": 1.0, "query_p95_ms": 5.0, "by_kind": kinds},
+            "groonga_mecab": {"build_s": 4.0, "index_mb": 6.0, "query_median_ms": 3.0, "query_p95_ms": 4.5,
+                              "by_kind": kinds}}
 
 
 def test_report_marks_targets_and_keeps_other_scales(tmp_path):
     out = tmp_path / "performance.md"
     bench_report.write_report(out, _result(1))
     text = out.read_text(encoding="utf-8")
-    assert "| query + snippets p95 <= FTS5-trigram p95 | 4.00 ms vs 5.00 ms | ✓ |" in text
+    assert "| query + snippets p95 <= every other engine's | 4.00 ms vs 4.50 ms (Groonga (TokenMecab)) | ✓ |" in text
+    assert "| query + snippets median <= every other engine's | 2.00 ms vs 1.00 ms (SQLite FTS5 (trigram)) | ✗ |" in text
+    assert "| full build <= 2.0 × Groonga-TokenMecab's (procs=2) | 10.00 s vs 4.00 s (2.5×) | ✗ |" in text
+    assert "| index on disk <= FTS5's | 5.0 MB vs 9.0 MB | ✓ |" in text
+    assert "| kb | SQLite FTS5 (trigram) | Groonga (TokenMecab) |" in text  # an engine not run has no column
     assert "not measured" in text  # the 10x targets
+    with out.open("a", encoding="utf-8") as fh:  # a hand-written section survives every run
+        fh.write("\n## Build time breakdown\n\nanalysis 9 s\n")
     bench_report.write_report(out, _result(10, build_s=400.0))
     text = out.read_text(encoding="utf-8")
     assert "## ×1:" in text and "## ×10:" in text and "not measured" not in text
-    assert "| ×10: full build <= 5 min | 400.0 s | ✗ |" in text
-    bench_report.write_report(out, _result(1, query_median_ms=7.0))  # replaces the ×1 section only
+    assert "| ×10: full build <= 100 s | 400.0 s | ✗ |" in text
+    assert text.count("## Build time breakdown\n\nanalysis 9 s\n") == 1
+    bench_report.write_report(out, _result(1, query_median_ms=0.5))  # replaces the ×1 section only
     text = out.read_text(encoding="utf-8")
-    assert text.count("## ×1:") == 1 and "| query + snippets median <= 5 ms | 7.00 ms | ✗ |" in text
-    assert "## ×10:" in text
+    assert text.count("## ×1:") == 1 and "| query + snippets median <= every other engine's | 0.50 ms vs" in text
+    assert "## ×10:" in text and text.count("## Build time breakdown") == 1
+
+
+def test_report_without_groonga_leaves_its_target_unmeasured():
+    r = _result(1)
+    del r["groonga_mecab"]
+    assert ("full build <= 2.0 × Groonga-TokenMecab's (procs=2)", "Groonga not installed", None) \
+        in bench_report.targets(r)
+    assert "Groonga" not in bench_report.format_table(r).splitlines()[1]
 
 
 def test_missing_corpus_is_a_japanese_error(tmp_path, capsys):

@@ -10,7 +10,9 @@ Measured for `kb` and for SQLite FTS5 (`tokenize='trigram'`, on-disk database in
 - kb only: `add_s`, the time `archive.add_files` (the write path of `kb add`) takes for a new 50,000-character
   transcript, and `add_visible_s`, the time from its return until an already-open `KnowledgeBase` (as a
   serving process has) finds the transcript's unique marker word;
-- kb only: `rss_mb`, the peak RSS of a separate process that opens the index and serves the query mix.
+- kb only: `rss_mb`, the peak RSS of a separate process that opens the index and serves the query mix;
+- Groonga (`indexer.bench.groonga`), when installed, in two configurations (`groonga_mecab`, `groonga_bigram`):
+  build, disk use, and the same query mix (without it the run says how to install it and goes on).
 
 FTS5 queries: long terms (>= 3 characters) → their distinct trigrams ORed (`Fts5Trigram.match_expr`, per
 whitespace-separated term) ranked by `bm25(docs)`, `snippet(docs, 2, '<mark>', '</mark>', '…', 32)`; a quoted
@@ -40,6 +42,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from indexer.archive.datadir import DataDir
+from indexer.bench.groonga import run_bench as run_groonga
 from indexer.bench.workload import QUERY_MIX, ROLE, TOP_K, TRANSCRIPT_CHARS
 from indexer.errors import KbError
 
@@ -363,6 +366,7 @@ def bench(corpus: Path, scale: int = 1, limit_docs: int | None = None, repeat: i
         kb_res.update(run_mix(kb_search_fn(kb), mix, repeat))
         fts_res.update(run_mix(fts.search, mix, repeat))
         fts.close()
+        groonga = run_groonga(lambda: read_records(jsonl), work, lambda fn: run_mix(fn, mix, repeat), log)
 
         log("検索プロセスのメモリを計測しています")
         kb_res["rss_mb"] = serving_rss(data.index, mix)["rss_mb"]
@@ -376,6 +380,7 @@ def bench(corpus: Path, scale: int = 1, limit_docs: int | None = None, repeat: i
             "limit_docs": limit_docs, "repeat": repeat, "procs": procs,
             "kb": {k: kb_res[k] for k in order if k in kb_res},
             "fts5": {k: fts_res[k] for k in order if k in fts_res},
+            **{key: {k: res[k] for k in order if k in res} for key, res in groonga.items()},
             "machine": machine, "date": _dt.date.today().isoformat()}
 
 
