@@ -259,8 +259,8 @@ def test_csv_rows_and_columns(kb):
 
 
 def test_csv_cells_never_become_formulas():
-    assert browse._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert browse._cell("-1") == "'-1" and browse._cell("普通") == "普通" and browse._cell(None) == ""
+    assert browse.csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert browse.csv_cell("-1") == "'-1" and browse.csv_cell("普通") == "普通" and browse.csv_cell(None) == ""
 
 
 @pytest.mark.parametrize("role", ["guest", ""])

@@ -400,3 +400,18 @@ def test_docx_of_a_zip_version_zipfile_cannot_read_is_refused():
     data[cd + 6:cd + 8] = (64).to_bytes(2, "little")  # "version needed to extract": 6.4
     with pytest.raises(IngestError, match="読めませんでした"):
         formats.read_document(bytes(data), "x.docx")
+
+
+def test_a_merged_table_cell_is_read_once(tmp_path):
+    d = docx.Document()
+    t = d.add_table(rows=2, cols=3)
+    t.cell(0, 0).merge(t.cell(0, 2)).text = "第4回 研究会の日程"
+    for c, value in enumerate(("日時", "12月16日", "火曜")):
+        t.cell(1, c).text = value
+    buf = io.BytesIO()
+    d.save(buf)
+    path = tmp_path / "merged.docx"
+    path.write_bytes(buf.getvalue())
+    text = read_source(path).text
+    assert text.count("第4回 研究会の日程") == 1
+    assert "日時 | 12月16日 | 火曜" in text
