@@ -3,35 +3,16 @@
 Needs Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it where it can) and the
 `playwright` package. Without them the tests skip, except under CI=true where they fail.
 Screenshots of every page are written to docs/screenshots/. Members and the secretariat log in
-through the ログイン page with accounts made by `indexer.archive.accounts.add_user`.
+through the ログイン page with accounts made by `indexer.archive.accounts.add_user`. The server, browser
+and page fixtures are in conftest.py, the helpers in browser_kit.py.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from indexer.archive import accounts
-from indexer.archive.actions import index_corpus
-from indexer.archive.datadir import DataDir
+from browser_kit import log_in, nav, search, shot, sidebar_text, wait_idle
 
-from helpers import write_corpus
-
-ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "app" / "streamlit_app.py"
-SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-IN_CI = os.environ.get("CI", "").lower() == "true"
-PASSWORD = "correct horse 8"
 #: Words only in members-only content of the tiny corpus (カワセミ: document m2; 翠嵐: t1's discussion).
 MARKERS = ("カワセミ", "翠嵐")
 
@@ -47,124 +28,6 @@ title: 第4回 表示確認
 【田村】表示確認ハヤブサの件です <script>window.__xss = 1; alert('x')</script> と書きます。
 【北条座長】画像タグ <img src=x onerror="window.__xss = 2; alert('y')"> も **太字** もハヤブサとして文字のまま出ます。
 """
-
-
-def _missing(reason: str):
-    if IN_CI:
-        pytest.fail(f"CI=true なのにブラウザ試験を実行できません: {reason}")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} がありません（apt-get install chromium fonts-noto-cjk で入ります）")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        _missing("playwright パッケージがありません（pip install -e '.[dev]'）")
-    tmp = tmp_path_factory.mktemp("e2e")
-    corpus = write_corpus(tmp / "corpus")
-    data = DataDir.at(tmp / "data")
-    index_corpus(corpus, data)
-    accounts.add_user(data.root, "jimukyoku", "secretariat", PASSWORD)
-    accounts.add_user(data.root, "kaiin", "member", PASSWORD)
-    port = _free_port()
-    env = {**os.environ, **data.environ(), "KB_CORPUS": str(corpus), "PYTHONUNBUFFERED": "1"}
-    log = open(tmp / "streamlit.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail("streamlit が起動しませんでした:\n" + (tmp / "streamlit.log").read_text(errors="replace"))
-        time.sleep(0.3)
-    yield {"url": url, "tmp": tmp, "data": data}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
-    pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
-    pg.dialogs = []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    yield pg
-    ctx.close()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(400)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
-def wait_idle(page) -> None:
-    """Wait until Streamlit has finished the current run."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached")
-    page.wait_for_timeout(200)
-
-
-def search(page, q: str) -> None:
-    box = page.get_by_label("検索語")
-    box.fill(q)
-    box.press("Enter")
-    wait_idle(page)
-
-
-def sidebar_text(page) -> str:
-    return page.locator('[data-testid="stSidebar"]').inner_text()
-
-
-def log_in(page, name: str, password: str = PASSWORD, screenshot: str = "") -> None:
-    """Through the ログイン page, as a member of staff would."""
-    nav(page, "ログイン")
-    page.get_by_label("ユーザー名").fill(name)
-    page.get_by_label("パスワード").fill(password)
-    if screenshot:
-        page.evaluate("document.activeElement && document.activeElement.blur()")
-        shot(page, screenshot)
-    page.get_by_role("button", name="ログイン").click()
-    wait_idle(page)
-    page.get_by_text(f"ログイン中: {name}").first.wait_for()
-
-
-def nav(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
-    wait_idle(page)
 
 
 def test_search_open_document_and_reload(server, page):
