@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,17 +28,26 @@ FACET_FIELDS = ("session", "speaker", "doc_type", "part")
 MAX_PAGE_SIZE = 100
 
 
-@dataclass
+@dataclass(frozen=True)
 class Filters:
-    """Filters chosen in the UI or on the command line (query-string filters fill the gaps)."""
+    """Filters chosen in the UI or on the command line (query-string filters fill the gaps).
 
-    sessions: list[int] = field(default_factory=list)
+    Frozen and hashable (a cache key as it is): `sessions` is kept as a tuple, whatever sequence is given.
+
+    >>> Filters(sessions=[2, 1]) == Filters(sessions=(2, 1)), hash(Filters()) == hash(Filters())
+    (True, True)
+    """
+
+    sessions: tuple[int, ...] = ()
     date_from: str = ""
     date_to: str = ""
     doc_type: str = ""
     speaker: str = ""
     speaker_role: str = ""
     part: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sessions", tuple(self.sessions or ()))
 
     def check(self) -> Filters:
         """Raise QueryError (Japanese) for malformed values."""
@@ -48,16 +57,18 @@ class Filters:
         return self
 
     def merged(self, from_query: dict[str, str]) -> Filters:
-        f = Filters(**self.__dict__)
-        if not f.sessions and from_query.get("session"):
-            f.sessions = [_int(v) for v in from_query["session"].split(",") if v.strip()]
-        f.date_from = f.date_from or from_query.get("from", "")
-        f.date_to = f.date_to or from_query.get("to", "")
-        f.doc_type = f.doc_type or from_query.get("type", "")
-        f.speaker = f.speaker or from_query.get("speaker", "")
-        f.speaker_role = f.speaker_role or from_query.get("speaker_role", "")
-        f.part = f.part or from_query.get("part", "")
-        return f
+        sessions = self.sessions
+        if not sessions and from_query.get("session"):
+            sessions = tuple(_int(v) for v in from_query["session"].split(",") if v.strip())
+        return replace(
+            self, sessions=sessions,
+            date_from=self.date_from or from_query.get("from", ""),
+            date_to=self.date_to or from_query.get("to", ""),
+            doc_type=self.doc_type or from_query.get("type", ""),
+            speaker=self.speaker or from_query.get("speaker", ""),
+            speaker_role=self.speaker_role or from_query.get("speaker_role", ""),
+            part=self.part or from_query.get("part", ""),
+        )
 
 
 def _int(v: str) -> int:
