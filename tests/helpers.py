@@ -104,3 +104,45 @@ def build_kb(tmp_path: Path) -> KnowledgeBase:
     corpus = write_corpus(tmp_path / "corpus")
     data = DataDir.at(tmp_path)
     return KnowledgeBase(index_corpus(corpus, data), data_dir=data.root)
+
+
+#: The Q&A of t1 once more, as the subtitles of the recording (s01/qa.vtt): the same turns, cut into cues.
+SUBTITLES = """\
+WEBVTT
+
+1
+00:41:02.000 --> 00:41:05.000
+<v 田村>内製化で費用は
+
+2
+00:41:05.000 --> 00:41:07.500
+<v 田村>下がりましたか？
+
+3
+00:41:08.000 --> 00:41:12.000
+<v 佐伯>三割ほど下がりました。
+
+4
+00:41:12.000 --> 00:41:15.000
+<v 佐伯>サーバ代が大きいです。
+
+5
+00:41:16.000 --> 00:41:19.000
+<v 田村>人材はどう確保しましたか？
+
+6
+00:41:20.000 --> 00:41:22.000
+<v 佐伯>庁内公募です。
+"""
+
+
+def write_subtitled_corpus(root: Path) -> Path:
+    """The tiny corpus plus s01/qa.vtt: session 1's Q&A held twice (the transcript t1 and its subtitles)."""
+    write_corpus(root)
+    (root / "s01" / "qa.vtt").write_text(SUBTITLES, encoding="utf-8")
+    catalogue = CATALOGUE.replace(
+        "      - {file: s01/report.md, type: report, visibility: public}\n",
+        "      - {file: s01/report.md, type: report, visibility: public}\n"
+        "      - {file: s01/qa.vtt, type: transcript, visibility: public, part: qa, title: 第1回 質疑応答（字幕）}\n")
+    (root / "sessions.yaml").write_text(catalogue, encoding="utf-8")
+    return root

@@ -253,9 +253,23 @@ def test_csv_rows_and_columns(kb):
     rows = list(csv.reader(io.StringIO(browse.results_csv(kb, "内製化", role="public"))))
     assert rows[0] == list(browse.CSV_COLUMNS)
     assert len(rows) == 4 and {r[3] for r in rows[1:]} == {"t1", "r1"}
-    assert all(r[9] == "public" for r in rows[1:])
+    assert all(r[9] == "公開" for r in rows[1:])
+    # values as the screen names them, never the internal codes
+    assert {r[2] for r in rows[1:]} == {"トランスクリプト", "レポート"}
+    assert {r[7] for r in rows[1:]} <= {"ゲスト講演", "質疑応答", "講義", "報告", "その他"}
+    codes = {"transcript", "report", "guest_talk", "qa", "lecture", "public", "members", "other"}
+    assert not {c for r in rows[1:] for c in r[:11]} & codes
     member = list(csv.reader(io.StringIO(browse.results_csv(kb, "翠嵐", role="member"))))
-    assert len(member) == 4 and {r[9] for r in member[1:]} == {"members"}
+    assert len(member) == 4 and {r[9] for r in member[1:]} == {"会員限定"}
+
+
+def test_csv_links_open_the_turn(kb):
+    rows = list(csv.reader(io.StringIO(browse.results_csv(kb, "庁内公募", role="public",
+                                                          base_url="https://kb.example.jp/"))))
+    assert rows[0][-1] == "リンク" and len(rows) == 2
+    hit = kb.search("庁内公募", role="public").hits[0]
+    assert rows[1][-1] == ("https://kb.example.jp/document?doc=t1&seg=" + str(hit.order)
+                           + "&q=%E5%BA%81%E5%86%85%E5%85%AC%E5%8B%9F")
 
 
 def test_csv_cells_never_become_formulas():

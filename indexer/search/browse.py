@@ -1,4 +1,5 @@
-"""Browsing on top of search: related turns, Q&A pairs, speakers, trends, CSV export, document lists.
+"""Browsing on top of search: related turns, Q&A pairs, speakers, trends, CSV export, document lists,
+sessions with their titles, and turns one session holds twice (subtitles and transcript, see `dedupe`).
 
 Every function takes the viewer's `role` and enforces visibility here (never only in the page):
 public viewers never see members-only turns, in rows, counts, links or exports.
@@ -12,11 +13,15 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from whoosh import query as Q
 
+from indexer.errors import KbError
 from indexer.index.store import segments_from_records
-from indexer.models import Document, Hit, Segment
+from indexer.ingest.catalogue import Catalogue
+from indexer.models import PART_LABELS, TYPE_LABELS, VISIBILITY_LABELS, Document, Hit, Segment
+from indexer.search.dedupe import Copy, fold, same_turn, turn_key
 from indexer.search.kb import Filters, KnowledgeBase, check_role, visibility_filter
 from indexer.text.analysis import japanese_analyzer
 from indexer.text.speakers import normalize_name
@@ -103,12 +108,25 @@ def qa_links(doc: Document, order: int) -> QALinks:
 
 @dataclass
 class QAPair:
+    """A question and its answers. `copies`: the same exchange in another document of the session
+    (the subtitles of a transcript's Q&A), shown once, with both sources named."""
+
     doc_id: str
     title: str
     session: int | None
     date: str
     question: Segment
     answers: list[Segment]
+    copies: list[Copy] = field(default_factory=list)
+
+    @property
+    def source(self) -> Copy:
+        return Copy(self.doc_id, self.title, self.question.order, self.question.start)
+
+    @property
+    def sources(self) -> list[Copy]:
+        """Every document holding this exchange: this pair's own first."""
+        return [self.source, *self.copies]
 
 
 def _turns(kb: KnowledgeBase, role: str, q: Q.Query) -> dict[str, list[dict]]:
@@ -162,8 +180,93 @@ def qa_pairs(kb: KnowledgeBase, role: str = "public", answerer: str | None = Non
                 continue
             pairs.append(QAPair(doc_id, kb.title(doc_id), int(head["session"]) if head.get("session") else None,
                                 head.get("date", ""), seg, answers))
-    pairs.sort(key=lambda p: (p.date, p.session or 0, p.doc_id, p.question.order))
-    return pairs
+    return merge_copied_pairs(pairs)
+
+
+def _pair_text(p: QAPair) -> str:
+    return turn_key(p.question.text + "".join(a.text for a in p.answers))
+
+
+def merge_copied_pairs(pairs: list[QAPair]) -> list[QAPair]:
+    """Pairs one session holds twice (same question, see `dedupe.same_turn`) as one pair naming both
+    documents. The fuller record is kept (the longer text; on a tie the one without subtitle times, whose
+    text is not broken into cues), in date order."""
+    order = sorted(pairs, key=lambda p: (-len(_pair_text(p)), p.question.start is not None, p.doc_id,
+                                         p.question.order))
+    folded = fold(order, session=lambda p: p.session, doc=lambda p: p.doc_id,
+                  speaker=lambda p: p.question.speaker, text=lambda p: p.question.text)
+    out = []
+    for pair, copies in folded:
+        pair.copies = [c.source for c in copies]
+        out.append(pair)
+    out.sort(key=lambda p: (p.date, p.session or 0, p.doc_id, p.question.order))
+    return out
+
+
+# -- turns one session holds twice -----------------------------------------------------------------
+def fold_hits(hits: list[Hit]) -> list[tuple[Hit, list[Copy]]]:
+    """Hits in their order, a hit that copies an earlier one of its session (subtitles and transcript)
+    folded under it: (hit, where else the same turn is)."""
+    folded = fold(hits, session=lambda h: h.session, doc=lambda h: h.doc_id, speaker=lambda h: h.speaker,
+                  text=lambda h: h.text)
+    return [(h, [Copy(c.doc_id, c.title, c.order, c.start) for c in copies]) for h, copies in folded]
+
+
+def copies_in_session(kb: KnowledgeBase, doc: Document, role: str = "public") -> dict[int, list[Copy]]:
+    """For each turn of `doc` (as the role sees it) the same turn in the session's other documents the role
+    may see: order → copies. Empty for a document without a session."""
+    check_role(role)
+    if doc.session is None:
+        return {}
+    others = {d: recs for d, recs in _turns(kb, role, Q.Term("session", str(int(doc.session)))).items()
+              if d != doc.id}
+    out: dict[int, list[Copy]] = {}
+    for other_id, recs in sorted(others.items()):
+        segs = segments_from_records(recs)
+        title = kb.title(other_id)
+        for seg in doc.segments:
+            for o in segs:
+                if same_turn(seg.text, o.text, seg.speaker, o.speaker):
+                    out.setdefault(seg.order, []).append(Copy(other_id, title, o.order, o.start))
+                    break
+    return out
+
+
+# -- sessions --------------------------------------------------------------------------------------
+@dataclass
+class SessionInfo:
+    number: int
+    date: str
+    title: str
+
+    @property
+    def label(self) -> str:
+        """第N回 and the title (when the catalogue has one; a title that already starts with 第N回 as it is).
+
+        >>> SessionInfo(6, "", "生成AIの業務利用").label, SessionInfo(6, "", "第6回 生成AI").label, SessionInfo(2, "", "").label
+        ('第6回 生成AIの業務利用', '第6回 生成AI', '第2回')
+        """
+        if re.match(rf"第\s*{self.number}\s*回", self.title):
+            return self.title
+        return f"第{self.number}回 {self.title}".strip()
+
+
+def sessions(kb: KnowledgeBase, role: str = "public") -> list[SessionInfo]:
+    """The numbered sessions the role may see (it sees a document of them), with the earliest date and
+    the title from the data directory's catalogue (`sessions.yaml`; none when it has no entry)."""
+    check_role(role)
+    try:
+        catalogue = Catalogue.load(kb.data_dir)
+    except KbError:
+        catalogue = Catalogue()
+    out = []
+    for s, date in _session_dates(kb, role).items():
+        if not str(s).isdigit():
+            continue
+        known = catalogue.session(int(s))
+        out.append(SessionInfo(int(s), date or (known.date if known else ""), known.title if known else ""))
+    out.sort(key=lambda x: x.number)
+    return out
 
 
 # -- speakers --------------------------------------------------------------------------------------
@@ -242,7 +345,20 @@ def trend(kb: KnowledgeBase, query: str, role: str = "public", top: int = 10) ->
 
 
 # -- CSV export ------------------------------------------------------------------------------------
-CSV_COLUMNS = ("回", "日付", "種類", "文書ID", "タイトル", "話者", "役職", "パート", "開始（秒）", "公開範囲", "発言")
+CSV_COLUMNS = ("回", "日付", "種類", "文書ID", "タイトル", "話者", "役職", "パート", "開始（秒）", "公開範囲", "発言",
+               "リンク")
+
+
+def permalink(base_url: str, doc_id: str, order: int, query: str = "") -> str:
+    """The app's URL of one turn in its document (the 文書 page, `doc` and `seg`, and the query marked).
+
+    >>> permalink("http://127.0.0.1:8501/", "s06-qa", 3, "費用")
+    'http://127.0.0.1:8501/document?doc=s06-qa&seg=3&q=%E8%B2%BB%E7%94%A8'
+    """
+    params = {"doc": doc_id, "seg": str(int(order))}
+    if query.strip():
+        params["q"] = query.strip()
+    return f"{base_url.rstrip('/')}/document?{urlencode(params)}"
 
 
 def csv_cell(value) -> str:
@@ -252,9 +368,10 @@ def csv_cell(value) -> str:
 
 
 def results_csv(kb: KnowledgeBase, query: str, filters: Filters | None = None, role: str = "public",
-                sort: str = "relevance", max_rows: int = CSV_MAX_ROWS) -> str:
-    """Every hit of a search (up to `max_rows`) as CSV text. Members-only rows are never written for
-    the public, even if a hit were to slip through."""
+                sort: str = "relevance", max_rows: int = CSV_MAX_ROWS, base_url: str = "http://127.0.0.1:8501") -> str:
+    """Every hit of a search (up to `max_rows`) as CSV text, its values in Japanese (種類・パート・公開範囲 as
+    the screen names them) with a link to each turn (`permalink` on `base_url`). Members-only rows are
+    never written for the public, even if a hit were to slip through."""
     check_role(role)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
@@ -265,8 +382,10 @@ def results_csv(kb: KnowledgeBase, query: str, filters: Filters | None = None, r
         for h in res.hits:
             if role == "public" and h.visibility != "public":
                 continue
-            w.writerow([csv_cell(v) for v in (h.session, h.date, h.doc_type, h.doc_id, h.title, h.speaker,
-                                             h.speaker_role, h.part, h.start, h.visibility, h.text)])
+            w.writerow([csv_cell(v) for v in (
+                h.session, h.date, TYPE_LABELS.get(h.doc_type, h.doc_type), h.doc_id, h.title, h.speaker,
+                h.speaker_role, PART_LABELS.get(h.part, h.part), h.start, VISIBILITY_LABELS.get(h.visibility, h.visibility),
+                h.text, permalink(base_url, h.doc_id, h.order, query))])
             written += 1
             if written >= max_rows:
                 break
