@@ -227,6 +227,100 @@ def test_forged_session_with_data_dir(data_dir):
     assert accounts.check_session(raised, now=T0, data_dir=data_dir) is None
 
 
+# -- sessions kept server-side (the login cookie) ---------------------------------------------------------
+def test_session_token_is_random_and_kept_hashed(data_dir):
+    acc = accounts.add_user(data_dir, "sato", "member", PASSWORD)
+    a = accounts.start_session(data_dir, acc, ttl_seconds=600, now=T0)
+    b = accounts.start_session(data_dir, acc, ttl_seconds=600, now=T0)
+    assert a.token != b.token and len(a.token) >= 43 and accounts.resume_session(data_dir, a.token, now=T0) == a
+    path = data_dir / accounts.SESSIONS_FILE
+    raw = path.read_text(encoding="utf-8")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert a.token not in raw and b.token not in raw and PASSWORD not in raw  # only hashes at rest
+    stored = json.loads(raw)["sessions"]
+    assert len(stored) == 2 and all(v["name"] == "sato" and v["expires"] == T0 + 600 for v in stored.values())
+    # the token is opaque: nothing in it names the user or the role
+    assert "sato" not in a.token and "member" not in a.token
+
+
+def test_session_token_expires_and_is_revoked_at_logout(data_dir):
+    acc = accounts.add_user(data_dir, "sato", "member", PASSWORD)
+    s = accounts.start_session(data_dir, acc, ttl_seconds=60, now=T0)
+    assert accounts.resume_session(data_dir, s.token, now=T0 + 59).name == "sato"
+    assert accounts.resume_session(data_dir, s.token, now=T0 + 60) is None  # expired
+    s = accounts.start_session(data_dir, acc, ttl_seconds=60, now=T0)
+    assert accounts.end_session(data_dir, s.token) is True
+    assert accounts.resume_session(data_dir, s.token, now=T0 + 1) is None  # logged out: the cookie is worthless
+    assert accounts.end_session(data_dir, s.token) is False
+    assert s.token not in (data_dir / accounts.SESSIONS_FILE).read_text(encoding="utf-8")
+
+
+def test_session_tokens_end_with_the_account(data_dir):
+    acc = accounts.add_user(data_dir, "sato", "member", PASSWORD)
+    other = accounts.add_user(data_dir, "suzuki", "member", PASSWORD)
+    s = accounts.start_session(data_dir, acc, ttl_seconds=600, now=T0)
+    t = accounts.start_session(data_dir, other, ttl_seconds=600, now=T0)
+    accounts.set_password(data_dir, "sato", "another password")
+    assert accounts.resume_session(data_dir, s.token, now=T0 + 1) is None
+    assert accounts.resume_session(data_dir, t.token, now=T0 + 1) is not None  # others stay logged in
+    s = accounts.start_session(data_dir, acc, ttl_seconds=600, now=T0)
+    assert accounts.end_user_sessions(data_dir, "sato") == 1
+    assert accounts.resume_session(data_dir, s.token, now=T0 + 1) is None
+    s = accounts.start_session(data_dir, acc, ttl_seconds=600, now=T0)
+    accounts.remove_user(data_dir, "sato")
+    accounts.add_user(data_dir, "sato", "secretariat", PASSWORD)  # the same name again, another role
+    assert accounts.resume_session(data_dir, s.token, now=T0 + 1) is None
+
+
+@pytest.mark.parametrize("token", [None, "", "short", "x" * 500, "a" * 43 + "\n", "../../etc/passwd" + "a" * 30,
+                                   {"name": "sato"}, "A" * 43])
+def test_unknown_or_malformed_tokens(data_dir, token):
+    accounts.add_user(data_dir, "sato", "member", PASSWORD)
+    assert accounts.resume_session(data_dir, token, now=T0) is None
+    assert accounts.redeem_handoff(data_dir, token, now=T0) is None
+    assert accounts.end_session(data_dir, token) is False
+
+
+def test_sessions_per_user_are_bounded(data_dir):
+    acc = accounts.add_user(data_dir, "sato", "member", PASSWORD)
+    tokens = [accounts.start_session(data_dir, acc, ttl_seconds=600, now=T0 + i).token
+              for i in range(accounts.MAX_SESSIONS_PER_USER + 3)]
+    live = [t for t in tokens if accounts.resume_session(data_dir, t, now=T0 + 100)]
+    assert live == tokens[3:]  # the oldest went first
+
+
+def test_handoff_code_gives_the_token_once(data_dir):
+    acc = accounts.add_user(data_dir, "sato", "member", PASSWORD)
+    s = accounts.start_session(data_dir, acc, ttl_seconds=600, now=T0)
+    code = accounts.handoff(data_dir, s, now=T0)
+    assert code != s.token and s.token not in (data_dir / accounts.SESSIONS_FILE).read_text(encoding="utf-8")
+    assert accounts.redeem_handoff(data_dir, code, now=T0 + 1) == s
+    assert accounts.redeem_handoff(data_dir, code, now=T0 + 2) is None  # one use only
+    late = accounts.handoff(data_dir, s, now=T0)
+    assert accounts.redeem_handoff(data_dir, late, now=T0 + accounts.HANDOFF_TTL + 1) is None  # expired
+    gone = accounts.handoff(data_dir, s, now=T0)
+    accounts.end_session(data_dir, s.token)
+    assert accounts.redeem_handoff(data_dir, gone, now=T0 + 1) is None  # logged out meanwhile
+    assert accounts.cookie_max_age(s, now=T0 + 100) == 500
+
+
+def test_speaker_links(data_dir):
+    acc = accounts.add_user(data_dir, "saeki", "member", PASSWORD, speaker="佐伯 一郎")
+    assert acc.speaker == "佐伯一郎"
+    assert accounts.get_account(data_dir, "saeki").speaker == "佐伯一郎"
+    assert accounts.authenticate(data_dir, "saeki", PASSWORD, now=T0).speaker == "佐伯一郎"
+    s = accounts.start_session(data_dir, acc, ttl_seconds=600, now=T0)
+    assert accounts.link_speaker(data_dir, "saeki", "佐伯隆之").speaker == "佐伯隆之"
+    # the link follows the account, the session goes on
+    assert accounts.check_session(s, now=T0 + 1, data_dir=data_dir).speaker == "佐伯隆之"
+    assert [u["speaker"] for u in accounts.list_users(data_dir)] == ["佐伯隆之"]
+    assert accounts.link_speaker(data_dir, "saeki", "").speaker == ""
+    with pytest.raises(AccountError, match="登録されていません"):
+        accounts.link_speaker(data_dir, "nobody", "佐伯")
+    with pytest.raises(AccountError, match="64"):
+        accounts.link_speaker(data_dir, "saeki", "長" * 65)
+
+
 # -- kb user -------------------------------------------------------------------------------------
 def _kb(index, *args, stdin=""):
     out, err = io.StringIO(), io.StringIO()

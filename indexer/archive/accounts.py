@@ -9,6 +9,16 @@
   `authenticate` raises `LoginLocked` without looking at the password.
 - A `Session` expires after `KB_SESSION_TTL` seconds (default 8 h) and dies when the account is removed
   or its password or role changes. Time is injectable (`now=`) for tests.
+- Logins that outlive a page (reload, new tab, bookmark): `start_session` issues an opaque random token
+  (`secrets.token_urlsafe(32)`, 256 bits) and keeps only its SHA-256 in `<data dir>/sessions.json` (0600)
+  with the name, the account's stamp and the expiry. The browser holds the token in a cookie; `resume_session`
+  finds the session again from it, `end_session` (logout) and `end_user_sessions` (account removed, password
+  changed) delete it. Nothing the browser holds says who it is or what it may do: a token is worth only what
+  the server still keeps for it.
+- The cookie is set over HTTP by the app's own route (`app/auth_routes.py`), never by script: the page gets a
+  one-time `handoff` code (60 s, its hash kept, the token stored encrypted under the code) and the route
+  `redeem_handoff`s it for the token it puts into the `Set-Cookie` header.
+- An account may be linked to a speaker name (`speaker`), which fills 「自分への質問」 on the Q&A page.
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -38,7 +48,12 @@ from pathlib import Path
 from indexer.errors import KbError
 
 USERS_FILE = "users.json"
+SESSIONS_FILE = "sessions.json"
 FAILURES_FILE = "login_failures.json"
+COOKIE_NAME = "kb_session"
+HANDOFF_TTL = 60  # seconds a login's one-time code may be exchanged for the cookie
+MAX_SESSIONS_PER_USER = 20  # the oldest go first (a browser that never logs out does not grow the file)
+MAX_SPEAKER = 64
 LOCK_FILE = ".accounts.lock"
 ACCOUNT_ROLES = ("member", "secretariat")
 ROLE_LABELS = {"public": "公開", "member": "会員", "secretariat": "事務局"}
@@ -72,6 +87,7 @@ class LoginLocked(KbError):
 class Account:
     name: str
     role: str
+    speaker: str = ""  # the speaker name this account is (「自分への質問」), "" when not linked
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,24 @@ def check_password(password: str) -> str:
     if "\x00" in p:
         raise AccountError("パスワードに NUL 文字は使えません。")
     return p
+
+
+def check_speaker(speaker: str | None) -> str:
+    """A speaker name as the index writes it (NFKC, no spaces: 「佐伯 一郎」 → 「佐伯一郎」); "" unlinks.
+
+    >>> check_speaker(" 佐伯　一郎 "), check_speaker("")
+    ('佐伯一郎', '')
+    """
+    if speaker is None:
+        return ""
+    if not isinstance(speaker, str):
+        raise AccountError("話者名は文字列で指定してください。")
+    s = "".join(unicodedata.normalize("NFKC", speaker).split())
+    if len(s) > MAX_SPEAKER:
+        raise AccountError(f"話者名は {MAX_SPEAKER} 文字以内で指定してください。")
+    if any(unicodedata.category(c)[0] == "C" for c in s):
+        raise AccountError("話者名に制御文字は使えません。")
+    return s
 
 
 def check_role(role: str) -> str:
@@ -223,10 +257,10 @@ def _now_iso() -> str:
 
 # -- user management ---------------------------------------------------------------------------------
 def list_users(data_dir: str | Path) -> list[dict]:
-    """[{name, role, created, updated}] sorted by name (never the hashes)."""
+    """[{name, role, speaker, created, updated}] sorted by name (never the hashes)."""
     users = _users(Path(data_dir))
-    return [{"name": n, "role": u.get("role", ""), "created": u.get("created", ""), "updated": u.get("updated", "")}
-            for n, u in sorted(users.items())]
+    return [{"name": n, "role": u.get("role", ""), "speaker": u.get("speaker", ""), "created": u.get("created", ""),
+             "updated": u.get("updated", "")} for n, u in sorted(users.items())]
 
 
 def get_account(data_dir: str | Path, name: str) -> Account | None:
@@ -235,12 +269,16 @@ def get_account(data_dir: str | Path, name: str) -> Account | None:
     except AccountError:
         return None
     u = _users(Path(data_dir)).get(name)
-    return Account(name, u["role"]) if u and u.get("role") in ACCOUNT_ROLES else None
+    return _account(name, u) if u and u.get("role") in ACCOUNT_ROLES else None
 
 
-def add_user(data_dir: str | Path, name: str, role: str, password: str) -> Account:
+def _account(name: str, entry: dict) -> Account:
+    return Account(name, entry["role"], str(entry.get("speaker") or ""))
+
+
+def add_user(data_dir: str | Path, name: str, role: str, password: str, speaker: str = "") -> Account:
     data_dir = Path(data_dir)
-    name, role = check_name(name), check_role(role)
+    name, role, speaker = check_name(name), check_role(role), check_speaker(speaker)
     hashed = hash_password(password)
     with _locked(data_dir):
         users = _users(data_dir)
@@ -248,11 +286,14 @@ def add_user(data_dir: str | Path, name: str, role: str, password: str) -> Accou
             raise AccountError(f"ユーザー「{name}」は既に登録されています。")
         now = _now_iso()
         users[name] = {"role": role, "hash": hashed, "created": now, "updated": now}
+        if speaker:
+            users[name]["speaker"] = speaker
         _save_users(data_dir, users)
-    return Account(name, role)
+    return Account(name, role, speaker)
 
 
 def remove_user(data_dir: str | Path, name: str) -> None:
+    """Remove an account (and end its sessions)."""
     data_dir = Path(data_dir)
     name = check_name(name)
     with _locked(data_dir):
@@ -260,6 +301,24 @@ def remove_user(data_dir: str | Path, name: str) -> None:
         if users.pop(name, None) is None:
             raise AccountError(f"ユーザー「{name}」は登録されていません。")
         _save_users(data_dir, users)
+        _drop_sessions(data_dir, lambda e: e.get("name") == name)
+
+
+def link_speaker(data_dir: str | Path, name: str, speaker: str) -> Account:
+    """Link an account to a speaker name (`speaker` "" removes the link); its sessions go on."""
+    data_dir = Path(data_dir)
+    name, speaker = check_name(name), check_speaker(speaker)
+    with _locked(data_dir):
+        users = _users(data_dir)
+        if name not in users:
+            raise AccountError(f"ユーザー「{name}」は登録されていません。")
+        if speaker:
+            users[name]["speaker"] = speaker
+        else:
+            users[name].pop("speaker", None)
+        users[name]["updated"] = _now_iso()
+        _save_users(data_dir, users)
+        return _account(name, users[name])
 
 
 def set_password(data_dir: str | Path, name: str, password: str) -> None:
@@ -273,6 +332,7 @@ def set_password(data_dir: str | Path, name: str, password: str) -> None:
             raise AccountError(f"ユーザー「{name}」は登録されていません。")
         users[name].update(hash=hashed, updated=_now_iso())
         _save_users(data_dir, users)
+        _drop_sessions(data_dir, lambda e: e.get("name") == name)
         failures = _failures(data_dir)
         if failures["names"].pop(name, None) is not None:
             _write_json(data_dir / FAILURES_FILE, failures)
@@ -358,7 +418,7 @@ def authenticate(data_dir: str | Path, name: str, password: str, now: float | No
         if f["names"].pop(key, None) is not None:
             _write_json(data_dir / FAILURES_FILE, f)
     record(data_dir, key, "login")
-    return Account(key, entry["role"])
+    return _account(key, entry)
 
 
 # -- sessions ----------------------------------------------------------------------------------------
@@ -399,4 +459,161 @@ def check_session(session: object, now: float | None = None, data_dir: str | Pat
             return None
         if not entry or entry.get("role") != session.role or not hmac.compare_digest(_stamp(entry), session.stamp):
             return None
+        return _account(session.name, entry)
     return Account(session.name, session.role)
+
+
+# -- sessions kept server-side (the browser's cookie holds only the token) ------------------------------
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(f"kb-session|{token}".encode()).hexdigest()
+
+
+def _well_formed(token: object) -> bool:
+    return isinstance(token, str) and 20 <= len(token) <= 128 and all(c.isalnum() or c in "-_" for c in token)
+
+
+def _sessions(data_dir: Path) -> dict:
+    try:
+        data = _read_json(data_dir / SESSIONS_FILE, {})
+    except AccountError:
+        data = {}  # a damaged session file logs everyone out, nothing worse
+    sessions = data.get("sessions") if isinstance(data.get("sessions"), dict) else {}
+    handoffs = data.get("handoffs") if isinstance(data.get("handoffs"), dict) else {}
+    return {"sessions": sessions, "handoffs": handoffs}
+
+
+def _save_sessions(data_dir: Path, store: dict, now: float) -> None:
+    """Write the store without what has expired (call while holding `_locked`)."""
+    store["sessions"] = {k: v for k, v in store["sessions"].items() if float(v.get("expires", 0)) > now}
+    store["handoffs"] = {k: v for k, v in store["handoffs"].items() if float(v.get("expires", 0)) > now}
+    _write_json(data_dir / SESSIONS_FILE, {"version": 1, **store})
+
+
+def _drop_sessions(data_dir: Path, which) -> int:
+    """Delete the kept sessions `which(entry)` selects (call while holding `_locked`)."""
+    store = _sessions(data_dir)
+    gone = [k for k, v in store["sessions"].items() if which(v)]
+    if gone or store["handoffs"]:
+        for k in gone:
+            del store["sessions"][k]
+        store["handoffs"] = {k: v for k, v in store["handoffs"].items() if v.get("session") not in gone}
+        _save_sessions(data_dir, store, time.time())
+    return len(gone)
+
+
+def start_session(data_dir: str | Path, account: Account, ttl_seconds: int | None = None,
+                  now: float | None = None) -> Session:
+    """Log `account` in for `KB_SESSION_TTL` seconds: a new random token, kept server-side as its hash only.
+
+    The returned Session carries the token (for the browser's cookie and for `end_session`)."""
+    data_dir = Path(data_dir)
+    now = time.time() if now is None else now
+    session = new_session(account, ttl_seconds, now, data_dir)
+    with _locked(data_dir):
+        store = _sessions(data_dir)
+        mine = sorted((v.get("created", 0), k) for k, v in store["sessions"].items() if v.get("name") == account.name)
+        for _, k in mine[: max(0, len(mine) - MAX_SESSIONS_PER_USER + 1)]:
+            del store["sessions"][k]
+        store["sessions"][_token_hash(session.token)] = {
+            "name": session.name, "role": session.role, "stamp": session.stamp, "created": now,
+            "expires": session.expires_at}
+        _save_sessions(data_dir, store, now)
+    return session
+
+
+def resume_session(data_dir: str | Path, token: object, now: float | None = None) -> Session | None:
+    """The live session a browser's token stands for, else None (unknown, malformed, expired, logged out,
+    or the account was removed or its password or role changed since)."""
+    if not _well_formed(token):
+        return None
+    data_dir = Path(data_dir)
+    now = time.time() if now is None else now
+    entry = _sessions(data_dir)["sessions"].get(_token_hash(token))
+    if not isinstance(entry, dict):
+        return None
+    try:
+        session = Session(str(token), str(entry["name"]), str(entry["role"]), float(entry["expires"]),
+                          str(entry.get("stamp", "")))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return session if check_session(session, now=now, data_dir=data_dir) is not None else None
+
+
+def end_session(data_dir: str | Path, token: object) -> bool:
+    """Log out: forget the session of `token` (its cookie is worth nothing from now on). True if it was kept."""
+    if not _well_formed(token):
+        return False
+    data_dir = Path(data_dir)
+    key = _token_hash(str(token))
+    with _locked(data_dir):
+        return _pop_session(data_dir, key)
+
+
+def _pop_session(data_dir: Path, key: str) -> bool:
+    store = _sessions(data_dir)
+    if store["sessions"].pop(key, None) is None:
+        return False
+    store["handoffs"] = {k: v for k, v in store["handoffs"].items() if v.get("session") != key}
+    _save_sessions(data_dir, store, time.time())
+    return True
+
+
+def end_user_sessions(data_dir: str | Path, name: str) -> int:
+    """Log a user out everywhere; returns how many sessions ended."""
+    data_dir = Path(data_dir)
+    name = check_name(name)
+    with _locked(data_dir):
+        return _drop_sessions(data_dir, lambda e: e.get("name") == name)
+
+
+def _pad(code: str) -> bytes:
+    return hashlib.sha256(f"kb-handoff-key|{code}".encode()).digest()
+
+
+def handoff(data_dir: str | Path, session: Session, now: float | None = None) -> str:
+    """A one-time code (valid `HANDOFF_TTL` seconds) that the app's cookie route exchanges for the session's
+    token. Kept as its hash, with the token encrypted under the code (never the token itself)."""
+    data_dir = Path(data_dir)
+    now = time.time() if now is None else now
+    code = secrets.token_urlsafe(32)
+    raw = session.token.encode("ascii")
+    secret = bytes(a ^ b for a, b in zip(raw.ljust(64, b"\0"), _pad(code) + _pad(code + "|2"), strict=True))
+    with _locked(data_dir):
+        store = _sessions(data_dir)
+        key = _token_hash(session.token)
+        if key not in store["sessions"]:
+            raise AccountError("ログインのセッションが見つかりません。もう一度ログインしてください。")
+        store["handoffs"][hashlib.sha256(f"kb-handoff|{code}".encode()).hexdigest()] = {
+            "session": key, "secret": _b64(secret), "expires": now + HANDOFF_TTL}
+        _save_sessions(data_dir, store, now)
+    return code
+
+
+def redeem_handoff(data_dir: str | Path, code: object, now: float | None = None) -> Session | None:
+    """The live session for a handoff code, once (the code is deleted); None when unknown, used or expired."""
+    if not _well_formed(code):
+        return None
+    data_dir = Path(data_dir)
+    now = time.time() if now is None else now
+    with _locked(data_dir):
+        store = _sessions(data_dir)
+        entry = store["handoffs"].pop(hashlib.sha256(f"kb-handoff|{code}".encode()).hexdigest(), None)
+        if entry is None:
+            return None
+        _save_sessions(data_dir, store, now)
+    if not isinstance(entry, dict) or not float(entry.get("expires", 0)) > now:
+        return None
+    try:
+        secret = base64.b64decode(entry["secret"])
+        token = bytes(a ^ b for a, b in zip(secret, _pad(code) + _pad(code + "|2"), strict=True))
+        token_s = token.rstrip(b"\0").decode("ascii")
+    except (KeyError, TypeError, ValueError):
+        return None
+    session = resume_session(data_dir, token_s, now)
+    return session if session is not None and _token_hash(token_s) == entry.get("session") else None
+
+
+def cookie_max_age(session: Session, now: float | None = None) -> int:
+    """Seconds the browser keeps the cookie: what is left of the session (at least 1)."""
+    now = time.time() if now is None else now
+    return max(1, int(session.expires_at - now))
