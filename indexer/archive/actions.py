@@ -32,11 +32,13 @@ from indexer.archive.files import fsync_dir, safe_name, sha256, swap_in, write_a
 from indexer.archive.kept import (
     META,
     SOURCES,
+    StoredSource,
     all_documents,
     dump_meta,
     now_utc,
     release_claims,
     source_dir_for,
+    source_documents,
     source_key,
     stage_source,
 )
@@ -50,6 +52,9 @@ from indexer.ingest.sources import read_bytes
 from indexer.models import Document
 
 SYNONYMS = "synonyms.yaml"
+#: What `edit_metadata` may change, with the Japanese name used in its messages.
+EDITABLE = {"title": "タイトル", "session": "回", "date": "日付", "type": "種類", "visibility": "公開範囲"}
+MAX_TITLE = 200
 
 
 def _catalogue_bytes(cat: Catalogue) -> bytes | None:
@@ -97,18 +102,24 @@ def _file_meta(p: _Parsed, overrides: dict, mode: str) -> dict:
 
 
 def add_files(data: DataDir, paths: list[Path], overrides: dict | None = None, dry_run: bool = False,
-              actor: str | None = None, catalogue: Catalogue | None = None) -> list[AddResult]:
+              actor: str | None = None, catalogue: Catalogue | None = None,
+              file_overrides: dict[str, dict] | None = None) -> list[AddResult]:
     """`kb add`: read every file first (one bad file → nothing written), keep each file as a source, then
-    add or replace the documents in one index commit. Unchanged documents are left alone."""
+    add or replace the documents in one index commit. Unchanged documents are left alone (and so is their
+    kept source when it holds the same bytes: nothing is written, nothing audited).
+
+    `file_overrides` (file name → metadata) gives a file its own overrides instead of `overrides` (the 管理
+    page's uploads: a replacement keeps the metadata of the document it replaces)."""
     paths = [Path(p) for p in paths]
     catalogue = catalogue or find_catalogue(paths)
     results: list[AddResult] = []
     parsed: list[_Parsed] = []
     seen: dict[str, str] = {}
+    own = file_overrides or {}
     for p in paths:
         try:
             raw = read_bytes(p)
-            doc = load_document(p, catalogue, overrides, data=raw)
+            doc = load_document(p, catalogue, own.get(p.name, overrides), data=raw)
             if doc.id in seen:
                 raise IngestError(f"文書 ID「{doc.id}」が {seen[doc.id]} と重複しています。")
         except IngestError as e:
@@ -126,14 +137,15 @@ def add_files(data: DataDir, paths: list[Path], overrides: dict | None = None, d
         mode = "none" if cat_bytes is None else ("shared" if cat_bytes == shared else "own")
         to_write = classify(tx.index, results)
         existing = tx.stored()
+        status = {r.doc_id: r.status for r in results}
         for p in parsed:
-            meta = _file_meta(p, overrides or {}, mode)
+            meta = _file_meta(p, own.get(p.path.name, overrides) or {}, mode)
             target = source_dir_for(tx.sources.sources, source_key(p.doc.id), existing,
                                     lambda m, i=p.doc.id: m.get("kind") == "file" and m.get("doc_ids") == [i])
             cur = next((s for s in existing if s.dir == target), None)
-            if cur and cur.meta.get("sha256") == meta["sha256"] and {**cur.meta, "added": ""} == \
-                    {**meta, "added": ""}:
-                continue  # already stored exactly so
+            if cur and cur.meta.get("sha256") == meta["sha256"] and (
+                    status.get(p.doc.id) == "unchanged" or {**cur.meta, "added": ""} == {**meta, "added": ""}):
+                continue  # already stored so: the same bytes giving the same document
             release_claims(tx.sources, existing, {p.doc.id}, keep=target)
             tx.sources.put_dir(stage_source(tx.sources, p.data, meta, cat_bytes if mode == "own" else None), target)
         for r, p in zip([r for r in results if r.status != "error"], parsed, strict=True):
@@ -185,6 +197,49 @@ def remove(data: DataDir, doc_id: str, actor: str | None = None) -> int:
         if n or owners:
             tx.record("remove", doc_id, owners[0].meta.get("sha256", "") if owners else "", f"passages={n}")
     return n or (1 if owners else 0)
+
+
+def edit_metadata(data: DataDir, doc_id: str, changes: dict, actor: str | None = None) -> list[str]:
+    """Change a document's title, 回, date, type or visibility without uploading it again: its kept source's
+    `overrides` are rewritten and the document is read again from the same bytes and re-indexed, in one
+    transaction (write lock, undone on failure), audited as `edit`. Empty values leave a field as it is.
+
+    Returns the fields that changed ([] when nothing did: nothing is written). A document without a kept
+    file source (a JSONL import, or one added around the archive) cannot be edited here (IngestError)."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise IngestError(f"変更できない項目です: {'、'.join(unknown)}")
+    wanted = {k: str(v).strip() for k, v in changes.items() if v is not None and str(v).strip() != ""}
+    if "title" in wanted and len(wanted["title"]) > MAX_TITLE:
+        raise IngestError(f"タイトルは {MAX_TITLE} 文字以内にしてください。")
+    if "title" in wanted and any(c in wanted["title"] for c in "\r\n\x00"):
+        raise IngestError("タイトルに改行や制御文字は使えません。")
+    with transaction(data, actor) as tx:
+        owners = [s for s in tx.stored() if doc_id in s.doc_ids]
+        if not owners:
+            if tx.index.document_meta(doc_id) is None:
+                raise IngestError(f"文書が見つかりません: {doc_id}")
+            raise IngestError(f"文書「{doc_id}」は原本が保存されていないため、メタデータを変更できません。"
+                              "ファイルをもう一度アップロードしてください。")
+        src = owners[0]
+        if src.meta.get("kind") != "file":
+            raise IngestError(f"文書「{doc_id}」は JSONL から取り込んだため、ここではメタデータを変更できません。"
+                              "JSONL を直して取り込み直してください。")
+        old = source_documents(src, data.root)[0]
+        overrides = {**(src.meta.get("overrides") or {}), **wanted}
+        new_meta = {**src.meta, "overrides": overrides}
+        new = source_documents(StoredSource(src.dir, new_meta), data.root)[0]  # IngestError: a bad 回, date ...
+        changed = [k for k in EDITABLE if getattr(old, k) != getattr(new, k)]
+        indexed = tx.index.document_meta(doc_id)
+        if not changed and indexed is not None and indexed.get("fingerprint") == new.fingerprint:
+            return []
+        new_meta.update(fingerprint=new.fingerprint, title=new.title, session=new.session, type=new.type,
+                        visibility=new.visibility)
+        tx.sources.write_meta(src, new_meta)
+        tx.index.put([new])
+        tx.record("edit", doc_id, str(src.meta.get("sha256") or ""),
+                  "; ".join(f"{k}={getattr(new, k)}" for k in changed) or "reindex")
+    return changed
 
 
 def index_corpus(root: Path, data: DataDir, procs: int = 1, actor: str | None = None,

@@ -1,4 +1,17 @@
-"""The secretariat's uploads: save, preview, publish through the archive; the synonym dictionary file.
+"""The secretariat's uploads: save, preview, publish through the archive; the documents table; the synonyms.
+
+An upload is planned before it is published (`plan_uploads`), and the plan is what the 管理 page previews:
+
+- its document id: the form's (or the file's front matter) when given; else the id of the kept source with
+  the very same bytes; else the catalogue's entry for that file name (`s06/qa.vtt` → `s06-qa`, with its 回,
+  type and visibility), the 回 in the form choosing among entries of the same name; else the original file
+  name (`sangiin_8978.vtt` → `sangiin_8978`). Never the temporary folder the upload is staged in.
+- its status against the index: 新規 (`new`), 差し替え (`replace`: the id exists with other content) or
+  変更なし (`unchanged`: the same document is already indexed; publishing writes nothing).
+- a replacement keeps the existing document's title, 回, date, type and visibility unless the form sets them.
+
+Publishing goes through `actions.add_files` (write lock, kept sources, audit) with exactly the plan's ids,
+catalogue entries and metadata, so a rebuild gives the same documents again.
 
 >>> safe_upload_name("../../etc/passwd.md"), safe_upload_name("議事録 第1回.vtt")
 ('passwd.md', '議事録_第1回.vtt')
@@ -15,20 +28,25 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.archive import actions
+from indexer.archive import actions, audit
 from indexer.archive.datadir import DataDir
 from indexer.archive.files import sha256, write_atomic
-from indexer.archive.kept import stored_sources
+from indexer.archive.kept import StoredSource, stored_sources
 from indexer.archive.transaction import transaction
 from indexer.archive.uploads import safe_filename
 from indexer.errors import IngestError, KbError
-from indexer.index.store import Index
+from indexer.index.store import Index, head_id
+from indexer.ingest.catalogue import CATALOGUE_NAME, Catalogue
 from indexer.models import Document
 from indexer.search import synonyms
 
 UPLOADS = "uploads"
 UPLOAD_SUFFIXES = (".txt", ".md", ".vtt", ".srt", ".html", ".htm", ".docx", ".pdf", ".jsonl")
 SYNONYMS_FILE = synonyms.SYNONYMS_FILE
+#: The metadata a replacement keeps from the document it replaces (unless the form sets it), and that the
+#: documents table edits: form key → the indexed document's field.
+KEPT_FIELDS = {"title": "title", "session": "session", "date": "date", "type": "type", "visibility": "visibility"}
+STATUS_LABELS = {"new": "新規", "replace": "差し替え", "unchanged": "変更なし", "import": "取り込み"}
 
 
 def safe_upload_name(name: str) -> str:
@@ -91,39 +109,179 @@ class Published:
     errors: list[str] = field(default_factory=list)
 
 
+class UploadCatalogue(Catalogue):
+    """The catalogue an upload is read with: the archive's, but each uploaded file's catalogue entry and
+    default id are the ones its plan chose (by file name), never derived from where it is staged."""
+
+    def __init__(self, base: Catalogue, pinned: dict[str, tuple[dict, str]]):
+        self.__dict__.update(base.__dict__)
+        self._pinned = dict(pinned)
+
+    def file_meta(self, path) -> dict:
+        return dict(self._pinned.get(Path(path).name, ({}, ""))[0])
+
+    def default_id(self, path) -> str:
+        return self._pinned.get(Path(path).name, ({}, ""))[1] or Path(path).stem
+
+
+def upload_catalogue(data: DataDir) -> Catalogue:
+    """The archive's catalogue (`<data>/sessions.yaml`, the copy `kb index` keeps), else `$KB_CATALOGUE`, else
+    `corpus/sessions.yaml`, else an empty one."""
+    if (data.root / CATALOGUE_NAME).is_file():
+        return Catalogue.load(data.root)
+    fallback = Path(os.environ.get("KB_CATALOGUE") or Path("corpus") / CATALOGUE_NAME)
+    return Catalogue.load(fallback) if fallback.is_file() else Catalogue()
+
+
+def _catalogue_entry(cat: Catalogue, name: str, session: str) -> tuple[dict, str] | None:
+    """The catalogue's entry for an uploaded file name: (its metadata, the id `kb index` gives it).
+
+    Entries are matched by file name; several of one name (`s01/report.md`, `s02/report.md`) are told
+    apart by the 回 given in the form, else none is chosen."""
+    entries = [(rel, meta) for rel, meta in cat.files().items() if Path(rel).name == name]
+    if len(entries) > 1:
+        entries = [(rel, meta) for rel, meta in entries if str(meta.get("session", "")) == str(session).strip()]
+    if len(entries) != 1:
+        return None
+    rel, meta = entries[0]
+    return dict(meta), "-".join([*Path(rel).parent.parts, Path(rel).stem])
+
+
+def _same_bytes(stored: list[StoredSource], digest: str) -> StoredSource | None:
+    return next((s for s in stored if s.meta.get("kind") == "file" and s.meta.get("sha256") == digest
+                 and len(s.doc_ids) == 1), None)
+
+
+@dataclass
+class UploadPlan:
+    """What publishing one uploaded file will do (the 管理 page's preview)."""
+
+    name: str  # the stored file name (`safe_upload_name` of what the browser sent)
+    data: bytes
+    overrides: dict  # the metadata given to the archive: the form's, and what a replacement keeps
+    pinned: tuple[dict, str]  # (catalogue entry, default id) the document is read with
+    docs: list[Document]
+    status: str  # new / replace / unchanged / import
+    kept: list[str] = field(default_factory=list)  # fields a replacement keeps from the existing document
+    existing: dict | None = None  # the indexed document's metadata (a replacement or an unchanged one)
+
+    @property
+    def doc(self) -> Document:
+        return self.docs[0]
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+def _kept_overrides(existing: dict, form: dict) -> tuple[dict, list[str]]:
+    out, kept = {}, []
+    for key, field_name in KEPT_FIELDS.items():
+        value = existing.get(field_name)
+        if form.get(key) or value in (None, ""):
+            continue
+        out[key] = str(value)
+        kept.append(key)
+    return out, kept
+
+
+def plan_uploads(data: DataDir, files: list[tuple[str, bytes]], overrides: dict | None = None,
+                 index: Index | None = None) -> list[UploadPlan]:
+    """Read every uploaded file (nothing is written) and decide its id and status; a file that cannot be
+    read raises IngestError with its name."""
+    from indexer.ingest.jsonl import documents_from_jsonl
+    from indexer.ingest.loading import load_document
+
+    form = {k: v for k, v in (overrides or {}).items() if v not in (None, "")}
+    base = upload_catalogue(data)
+    stored = stored_sources(data.root)[0]
+    plans: list[UploadPlan] = []
+    for raw_name, content in files:
+        name = _checked_name(raw_name)
+        try:
+            if is_jsonl(name):
+                with staged_upload(data, name, content) as path:
+                    docs = documents_from_jsonl(path, default_visibility=form.get("visibility") or "public")
+                if not docs:
+                    raise IngestError("取り込む発言がありません。")
+                plans.append(UploadPlan(name, content, {"visibility": form.get("visibility") or "public"},
+                                        ({}, ""), docs, "import"))
+                continue
+            same = _same_bytes(stored, sha256(content))
+            if same is not None:  # the very bytes of a kept source: read them as they were first read
+                name = _checked_name(str(same.meta.get("name") or name))
+            pinned = ((dict(same.meta.get("catalogue_meta") or {}), str(same.meta.get("default_id") or ""))
+                      if same is not None else None)
+            if pinned is not None and not pinned[1]:
+                pinned = (pinned[0], same.doc_ids[0])
+            chosen = {**(same.meta.get("overrides") or {}), **form} if same is not None else dict(form)
+            if pinned is None:
+                pinned = _catalogue_entry(base, name, str(form.get("session", ""))) or ({}, Path(name).stem)
+            cat = UploadCatalogue(base, {name: pinned})
+            doc = load_document(Path(name), cat, chosen, data=content)
+            existing = index.document_meta(doc.id) if index is not None else None
+            kept: list[str] = []
+            if existing and existing.get("fingerprint") != doc.fingerprint:
+                keep, kept = _kept_overrides(existing, form)
+                if keep:
+                    chosen = {**chosen, **keep}
+                    doc = load_document(Path(name), cat, chosen, data=content)
+            status = "new" if not existing else (
+                "unchanged" if existing.get("fingerprint") == doc.fingerprint else "replace")
+            plans.append(UploadPlan(name, content, chosen, pinned, [doc], status, kept if status == "replace" else [],
+                                    existing))
+        except IngestError as e:
+            raise IngestError(f"{name}: {e}") from None
+    seen: dict[str, str] = {}
+    for plan in plans:
+        for d in plan.docs:
+            if d.id in seen and seen[d.id] != plan.name:
+                raise IngestError(f"文書 ID「{d.id}」が {seen[d.id]} と {plan.name} で重複しています。"
+                                  "どちらかの文書 ID を指定し直してください。")
+            seen[d.id] = plan.name
+    return plans
+
+
 def publish_uploads(data: DataDir, files: list[tuple[str, bytes]], overrides: dict | None = None,
                     actor: str | None = None) -> Published:
     """Publish uploaded files through the archive (write lock, stored sources, audit log with `actor`).
 
-    Each file is saved under `<data>/uploads/` first. Ordinary files go through one
-    `archive.add_files` (one bad file → none written), each `.jsonl` through `archive.import_jsonl` with
-    the visibility override only. A busy write lock raises `IndexError_` when nothing was written yet;
-    after a part was published, the files that could not be are listed in `errors`."""
+    The files are planned first (`plan_uploads`, against the index as it is now), each is saved under
+    `<data>/uploads/`, then the ordinary files go through one `archive.add_files` (one bad file → none
+    written) with each plan's id, catalogue entry and metadata, and each `.jsonl` through
+    `archive.import_jsonl` with the visibility override only. A busy write lock raises `IndexError_` when
+    nothing was written yet; after a part was published, the files that could not be are listed in `errors`."""
     out = Published()
-    plain = [(n, b) for n, b in files if not is_jsonl(n)]
-    lines = [(n, b) for n, b in files if is_jsonl(n)]
+    try:
+        index = Index(data.index)
+    except KbError:
+        index = None
+    plans = plan_uploads(data, files, overrides, index)
+    plain = [p for p in plans if p.status != "import"]
+    lines = [p for p in plans if p.status == "import"]
     with ExitStack() as stack:
         paths = []
-        for name, content in plain:
-            save_upload(data, name, content)
-            paths.append(stack.enter_context(staged_upload(data, name, content)))
+        for plan in plain:
+            save_upload(data, plan.name, plan.data)
+            paths.append(stack.enter_context(staged_upload(data, plan.name, plan.data)))
         if paths:
-            results = actions.add_files(data, paths, overrides or {}, actor=actor)
+            cat = UploadCatalogue(upload_catalogue(data), {p.name: p.pinned for p in plain})
+            results = actions.add_files(data, paths, {}, actor=actor, catalogue=cat,
+                                        file_overrides={p.name: p.overrides for p in plain})
             errors = [f"{Path(r.path).name}: {r.message}" for r in results if r.status == "error"]
             if errors:
                 out.errors = errors
                 return out
             out.done += [(r.doc_id, r.status) for r in results]
-    visibility = (overrides or {}).get("visibility") or "public"
-    for name, content in lines:
+    for plan in lines:
         try:
-            save_upload(data, name, content)
-            with staged_upload(data, name, content) as path:
-                docs = actions.import_jsonl(data, path, visibility, actor=actor)
+            save_upload(data, plan.name, plan.data)
+            with staged_upload(data, plan.name, plan.data) as path:
+                docs = actions.import_jsonl(data, path, plan.overrides["visibility"], actor=actor)
         except KbError as e:
             if not out.done:
                 raise
-            out.errors.append(f"{safe_upload_name(name)}: {e}")  # what was published before stays so
+            out.errors.append(f"{plan.name}: {e}")  # what was published before stays so
             continue
         out.done += [(d.id, "imported") for d in docs]
     return out
@@ -193,13 +351,98 @@ def load_synonyms_text(data: DataDir) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
+def live_documents(index: Index) -> dict[str, dict]:
+    """doc id → its metadata, for every document the index holds now (deleted ones left out: Whoosh keeps
+    their terms in the lexicon until segments merge)."""
+    import json
+
+    out: dict[str, dict] = {}
+    with index.ix.searcher() as s:
+        for t in s.reader().lexicon("doc_id"):
+            doc_id = t.decode("utf-8")
+            stored = s.document(id=head_id(doc_id))
+            if stored is not None:
+                out[doc_id] = json.loads(stored.get("doc_meta") or "{}")
+            elif s.document(doc_id=doc_id) is not None:
+                out[doc_id] = {"id": doc_id}
+    return out
+
+
 def unsourced_documents(data: DataDir, index: Index) -> list[str]:
     """Documents in the index without a stored source (added before sources were kept, or around the
-    archive): a rebuild from the stored sources would drop them."""
+    archive): a rebuild from the stored sources would drop them. Removed documents are not counted."""
     sources, _ = stored_sources(data.root)
     kept = {i for s in sources for i in s.doc_ids}
-    return sorted(set(index.doc_ids()) - kept)
+    return sorted(set(live_documents(index)) - kept)
 
 
 def corpus_dir() -> Path:
     return Path(os.environ.get("KB_CORPUS") or "corpus")
+
+
+# -- the documents table of 管理 -------------------------------------------------------------------------
+#: Audit actions that add a document, and those that change one.
+ADDING = ("add", "index", "import")
+CHANGING = ("add", "replace", "index", "import", "edit")
+
+
+@dataclass
+class DocumentRow:
+    """One line of the 管理 page's documents table."""
+
+    id: str
+    title: str
+    session: int | None
+    date: str
+    type: str
+    visibility: str
+    turns: int
+    added_by: str = ""
+    added_at: str = ""
+    changed_by: str = ""
+    changed_at: str = ""
+    source: str = ""  # "file" (metadata editable), "jsonl" (one source of several documents), "" (none kept)
+
+    @property
+    def editable(self) -> bool:
+        return self.source == "file"
+
+
+def document_rows(data: DataDir, index: Index) -> list[DocumentRow]:
+    """Every document of the index (as the secretariat sees it), with who added it and who last changed it,
+    and when, from the audit log (an add, import or `kb index` after a removal starts again)."""
+    history: dict[str, dict] = {}
+    for e in audit.entries(data.root):
+        doc_id, action = e.get("doc_id") or "", e.get("action")
+        if not doc_id:
+            continue
+        if action == "remove":
+            history.pop(doc_id, None)
+            continue
+        if action not in CHANGING:
+            continue
+        h = history.setdefault(doc_id, {})
+        if action in ADDING and "added_by" not in h:
+            h["added_by"], h["added_at"] = e.get("actor", ""), e.get("time", "")
+        h["changed_by"], h["changed_at"] = e.get("actor", ""), e.get("time", "")
+    kinds = {i: str(s.meta.get("kind") or "") for s in stored_sources(data.root)[0] for i in s.doc_ids}
+    rows = []
+    for doc_id, meta in live_documents(index).items():
+        session = meta.get("session")
+        rows.append(DocumentRow(
+            doc_id, str(meta.get("title") or ""), int(session) if str(session or "").isdigit() else None,
+            str(meta.get("date") or ""), str(meta.get("type") or ""), str(meta.get("visibility") or ""),
+            int(meta.get("segments") or 0), source=kinds.get(doc_id, ""),
+            **{k: _local_time(v) if k.endswith("_at") else v for k, v in history.get(doc_id, {}).items()}))
+    rows.sort(key=lambda r: (r.date, r.session or 0, r.id))
+    return rows
+
+
+def _local_time(iso: str) -> str:
+    """An audit time (UTC, ISO 8601) as local time to the minute (`2026-03-10 14:05`)."""
+    import datetime as _dt
+
+    try:
+        return _dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso

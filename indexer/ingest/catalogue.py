@@ -76,6 +76,10 @@ class Catalogue:
                 return dict(meta)
         return {}
 
+    def files(self) -> dict[str, dict]:
+        """Every document entry: its path relative to the catalogue (`s06/qa.vtt`) → its metadata (with `session`)."""
+        return {rel: dict(meta) for rel, meta in self._files.items()}
+
     def default_id(self, path: str | Path) -> str:
         """A document id from the file's path: relative to the catalogue when inside it (`s06/qa.vtt` → `s06-qa`)."""
         p = Path(path)
