@@ -127,14 +127,42 @@ class Hit:
     end: float | None = None
     qa: str = ""
     answers_to: int | None = None
+    heading: bool = False  # a report's heading line, a hit only because nothing else in its document matched
+    all_terms: bool = True  # holds every content word of the query (False: a question's partial match)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 @dataclass
+class HitGroup:
+    """Consecutive hits of one document on a page: the first leads, the others fold under it."""
+
+    doc_id: str
+    lead: str
+    others: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The fold's caption.
+
+        >>> HitGroup("s04", "s04#0003", ["s04#0004", "s04#0007"]).label
+        '同じ文書のほか 2 件'
+        """
+        return f"同じ文書のほか {len(self.others)} 件" if self.others else ""
+
+
+@dataclass
 class SearchResult:
-    """A page of hits with the total and the facet counts over every match."""
+    """A page of hits with honest counts over every match, and the facet counts.
+
+    `mode`: "keyword" (every word must occur, as the operators combine them) or "question" (ranked OR).
+    `total`: the turns found; keyword mode: the turns holding every word. Question mode: `total_all_terms`
+    hold every content word and `total_some_terms` (= total − total_all_terms) only some of them (or a
+    part of a word, or they answer a question that matched). `groups`: the page's hits in order, runs of
+    one document folded under their first hit. `notes`: how the query was read (lenient parsing) and,
+    when nothing matched, what to try; `message` joins them. `suggestions`: queries worth trying instead.
+    """
 
     query: str
     total: int
@@ -142,16 +170,39 @@ class SearchResult:
     facets: dict[str, dict[str, int]]
     page: int = 1
     page_size: int = 10
-    mode: str = "and"
+    mode: str = "keyword"
     message: str = ""
+    total_all_terms: int = 0
+    total_some_terms: int = 0
+    groups: list[HitGroup] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> str:
+        """The counts line shown above the hits.
+
+        >>> SearchResult("q", 116, [], {}, mode="question", total_all_terms=12, total_some_terms=104).counts
+        '116 件（すべての語を含む 12 件・一部の語を含む 104 件）'
+        """
+        if self.mode == "question" and self.total:
+            return (f"{self.total} 件（すべての語を含む {self.total_all_terms} 件・"
+                    f"一部の語を含む {self.total_some_terms} 件）")
+        return f"{self.total} 件"
 
     def to_dict(self) -> dict:
         return {
             "query": self.query,
             "total": self.total,
+            "total_all_terms": self.total_all_terms,
+            "total_some_terms": self.total_some_terms,
+            "counts": self.counts,
             "page": self.page,
             "mode": self.mode,
             "message": self.message,
+            "notes": self.notes,
+            "suggestions": self.suggestions,
+            "groups": [asdict(g) for g in self.groups],
             "hits": [h.to_dict() for h in self.hits],
             "facets": self.facets,
         }

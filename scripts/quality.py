@@ -61,10 +61,9 @@ STEPS: dict[str, Variant] = {
     SHIPPED: Variant(RankParams()),
 }
 STEP_NOTES = [
-    "`kb 1`: the question's content terms (`parse_query(q).terms`) re-joined with spaces and sent as "
-    "keywords, which the product ANDs (a term that alone reads as a question is quoted to stay in keyword "
-    "mode); a turn must hold every term, and when none does the query returns nothing (the product's fallback to OR is not "
-    "used). Ranking parameters as `kb 2`.",
+    "`kb 1`: the question's content terms (`parse_query(q).terms`) joined by `AND` and sent as keywords "
+    "(keyword mode); a turn must hold every term, and when none does the query returns nothing (keyword mode "
+    "never falls back to OR). Ranking parameters as `kb 2`.",
     "`kb 2`: the question as typed (OR mode: every content term adds its BM25 weight), classic BM25 "
     "(k1 1.2, b 0.75), a turn scored as the sum over all its passages (`turn_rest=1`), no title, no bigrams, "
     "no answer inheritance.",
@@ -223,7 +222,7 @@ def write_markdown(path: Path, results: dict, limit: int | None, total_seconds: 
             times.append(f"{bench}/kb {kb_rows[0]['build_seconds']:.0f} + "
                          + " + ".join(f"{r['query_seconds']:.0f}" for r in kb_rows))
     first = next(iter(STEPS))
-    empty_and = [f"{rows[first]['modes'].get('or', 0)} of {rows[first]['queries']} {bench} queries"
+    empty_and = [f"{rows[first]['modes'].get('none', 0)} of {rows[first]['queries']} {bench} queries"
                  for bench, rows in results.items() if first in rows]
     lines += [
         "",

@@ -194,7 +194,7 @@ def test_evaluate_variants_one_index(tmp_path, monkeypatch):
     assert res["answers"]["answer_recall@5"] == 1.0
     assert res["answers"]["recall@10"] == 1.0 and res["no answers"]["recall@10"] == 0.5
     # naive AND: the question's 向ける / ない are in no turn, so nothing is returned (no OR fallback)
-    assert res["naive AND"]["modes"] == {"or": 1} and res["naive AND"]["mrr@10"] == 0.0
+    assert res["naive AND"]["modes"] == {"none": 1} and res["naive AND"]["mrr@10"] == 0.0
 
 
 def test_product_search_params_and_strict_and(tmp_path):
@@ -211,6 +211,6 @@ def test_product_search_params_and_strict_and(tmp_path):
         assert product("琵琶湖はどの県にある湖ですか")[0] == "p2"
         # no passage holds both terms: strict AND returns nothing instead of falling back to OR
         assert product("琵琶湖にある将棋の王将はどこか") == []
-        assert product.modes["琵琶湖にある将棋の王将はどこか"] == "or"
+        assert product.modes["琵琶湖にある将棋の王将はどこか"] == "none"
     sent = all_terms_query("琵琶湖はどの県にある湖ですか")
-    assert parse_query(sent).mode == "and" and {"琵琶", "湖"} <= set(sent.split())
+    assert parse_query(sent).mode == "keyword" and {"琵琶", "湖"} <= set(sent.split())

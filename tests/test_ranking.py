@@ -42,10 +42,11 @@ def test_title_presence_adds_no_match(product):
 
 
 def test_title_presence_changes_scores_only_within_the_titled_document(product):
+    query = "トウショウボーイ OR 骨折 OR 富士山"  # no passage holds all three: an explicit OR
     product.use(RankParams(title_presence=0.0))
-    off = {h.id: h.score for h in product.kb.search("トウショウボーイ 骨折 富士山", role="secretariat").hits}
+    off = {h.id: h.score for h in product.kb.search(query, role="secretariat").hits}
     product.use(RankParams())
-    on = {h.id: h.score for h in product.kb.search("トウショウボーイ 骨折 富士山", role="secretariat").hits}
+    on = {h.id: h.score for h in product.kb.search(query, role="secretariat").hits}
     assert on.keys() == off.keys()
     assert on["o1"] > off["o1"] and on["t2"] == pytest.approx(off["t2"])  # t2's title names neither word
     assert np.isfinite(list(on.values())).all()

@@ -66,7 +66,7 @@ def test_rerank_leaves_keywords_and_date_order_alone(product):
     on = product.kb.search("大仏 高さ", role="secretariat")
     product.use(RankParams(rerank_weight=0.0))
     off = product.kb.search("大仏 高さ", role="secretariat")
-    assert on.mode == "and" and [h.id for h in on.hits] == [h.id for h in off.hits]
+    assert on.mode == "keyword" and [h.id for h in on.hits] == [h.id for h in off.hits]
     product.use(RankParams(rerank_weight=0.3))
     by_date = product.kb.search(QUESTION, role="secretariat", sort="date")
     product.use(RankParams(rerank_weight=0.0))

@@ -50,12 +50,14 @@ def test_snippet_is_escaped_and_highlighted(kb):
 def test_keywords_are_anded_and_questions_are_not(kb):
     assert ids(kb.search("内製化 費用", role="member")) == ["t1#0002"]
     res = kb.search("内製化で費用は本当に下がったのでしょうか", role="member")
-    assert res.mode == "or" and res.hits and res.hits[0].id in ("t1#0002", "t1#0003")
+    assert res.mode == "question" and res.hits and res.hits[0].id in ("t1#0002", "t1#0003")
 
 
-def test_and_falls_back_to_or_with_a_message(kb):
+def test_keywords_never_fall_back_to_or(kb):
+    """No turn holds both words: nothing is shown, the message says so and what to try (was: an OR fallback)."""
     res = kb.search("内製化 カピバラ", role="member")
-    assert res.mode == "or" and res.total > 0 and "いずれかの語" in res.message
+    assert res.mode == "keyword" and res.total == 0 and res.hits == []
+    assert "見つかりませんでした" in res.message and "内製化 OR カピバラ" in res.suggestions
 
 
 @pytest.mark.parametrize("marker", ["カワセミ", "翠嵐"])
@@ -171,7 +173,7 @@ def test_top_hits_do_not_depend_on_page_size(kb):
 
 def test_a_quoted_phrase_is_not_split_when_absent(kb):
     res = kb.search('"予算の内製化"', role="member")
-    assert res.total == 0 and res.mode == "and"
+    assert res.total == 0 and res.mode == "keyword"
     assert kb.search('"推進体制"', role="member").total >= 1
 
 

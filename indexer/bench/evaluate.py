@@ -176,9 +176,7 @@ class ProductSearch:
         if self.variant is not None and self.variant.all_terms_and:
             sent = all_terms_query(query)
         res = self.kb.search(sent, role="secretariat", page_size=self.k)
-        self.modes[query] = res.mode
-        if self.variant is not None and self.variant.all_terms_and and res.mode != "and":
-            return []  # strict AND: no fallback to OR when no turn holds every term
+        self.modes[query] = res.mode if res.total else "none"  # "none": nothing found
         return [h.id for h in res.hits]
 
 
@@ -191,18 +189,15 @@ class Variant:
 
 
 def all_terms_query(text: str) -> str:
-    """The query's content terms as space-separated keywords, which the product ANDs.
+    """The query's content terms joined by AND: keyword mode, every term required (a keyword query never
+    falls back to OR: when no turn holds every term, it finds nothing).
 
-    A term that would on its own read as a question (e.g. one ending in か) is quoted so the
-    rewritten query stays in keyword (AND) mode; quoting turns off its synonyms and kana reading.
+    >>> all_terms_query("琵琶湖はどの県にある湖ですか")
+    '琵琶 AND 湖 AND 県'
     """
     from indexer.search.query import parse_query
 
-    terms = parse_query(text).terms
-    joined = " ".join(terms)
-    if terms and parse_query(joined).mode != "and":
-        joined = " ".join(f'"{t}"' for t in terms)
-    return joined
+    return " AND ".join(parse_query(text).terms)
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -284,7 +279,7 @@ def evaluate_variants(corpus_path: str | Path, queries_path: str | Path,
             product(queries[0]["query"])  # warm-up: snapshot and caches loaded before timing
             result = score(queries, product, k, details=True)
             result["build_seconds"] = round(product.build_seconds, 2)
-            # queries per search mode ("or" for a strict-AND variant: nothing held every term)
+            # queries per search mode ("none": nothing found, e.g. a strict-AND variant where no turn held every term)
             modes = _count(product.modes[row["query"]] for row in result.pop("per_query"))
             result["modes"] = dict(sorted(modes.items()))
             out[name] = result

@@ -1,4 +1,4 @@
-"""Search: parse, filter (visibility first), rank, collapse passages to turns, count facets, highlight.
+"""Search: parse, filter (visibility first), rank, match, collapse passages to turns, count, highlight.
 
 Visibility is enforced here, before ranking and counting: a public search never sees
 members-only segments, in hits, totals or facets.
@@ -19,9 +19,12 @@ from indexer.index.engine import Snapshot
 from indexer.index.store import Index, head_id, segments_from_records
 from indexer.models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
 from indexer.search import synonyms
-from indexer.search.highlight import mark, query_snippet, query_spans, reading_surfaces
-from indexer.search.query import ParsedQuery, parse_query
-from indexer.search.ranking import RankParams, alternatives, expanded_terms, kana_words, rank
+from indexer.search.advice import no_match
+from indexer.search.highlight import Marks, highlight, query_snippet
+from indexer.search.matching import Matches, match
+from indexer.search.pages import drop_repeated_headings, fold_runs
+from indexer.search.query import QUESTION, ParsedQuery, parse_query
+from indexer.search.ranking import RankParams, alternatives, marks, rank
 from indexer.search.rerank import bigram_idf, rerank
 
 FACET_FIELDS = ("session", "speaker", "doc_type", "part")
@@ -87,6 +90,19 @@ def check_role(role: str) -> str:
 def visibility_filter(role: str) -> Q.Query | None:
     """What a role may see: public sees only public segments; members and the secretariat see all."""
     return Q.Term("visibility", "public") if check_role(role) == "public" else None
+
+
+@dataclass
+class _Found:
+    """What one query matched (before paging): the snapshot read, the scores, the matching turns."""
+
+    snap: Snapshot
+    searcher: object
+    synonyms: synonyms.Synonyms
+    ranked: object
+    found: Matches
+    matched: np.ndarray  # turns found, heading lines that repeat their document left out
+    headings: set[int]  # heading-line turns kept (their document matched through them alone)
 
 
 def _isin(col, values: list[str]) -> np.ndarray:
@@ -177,26 +193,27 @@ class KnowledgeBase:
         page = max(1, min(int(page), 10_000))
         page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
         result = SearchResult(query=text, total=0, hits=[], facets={}, page=page, page_size=page_size,
-                              mode=parsed.mode)
+                              mode=parsed.mode, notes=list(parsed.notes))
         if parsed.empty:
-            result.message = "検索語を入力してください（助詞や記号だけでは検索できません）。" if text.strip() else ""
+            if parsed.excluded:
+                result.notes.append("除外する語だけでは検索できません。探す語も入力してください（例: クラウド -契約）。")
+            elif text.strip():
+                result.notes.append("検索語を入力してください（助詞や記号だけでは検索できません）。")
+            result.message = " ".join(result.notes)
             return result
-        searcher, snap = self.index.reading()
-        mask = self._mask(snap, role, f)
-        public_only = role == "public"
-        syn = synonyms.load(self.data_dir)
-        ranked = rank(snap, searcher, parsed, mask, public_only, self.params, synonyms=syn)
-        single_phrase = len(parsed.groups) == 1 and parsed.phrases[0]
-        if not ranked.matched.any() and parsed.mode == "and" and len(parsed.terms) > 1 and not single_phrase:
-            ranked = rank(snap, searcher, parsed, mask, public_only, self.params, mode="or", synonyms=syn)
-            if ranked.matched.any():
-                result.mode = "or"
-                result.message = "すべての語を含む発言が見つからないため、いずれかの語を含む発言を表示しています。"
-        turns = np.nonzero(ranked.matched)[0]
+        got = self._find(parsed, f, role)
+        snap, searcher, ranked, found = got.snap, got.searcher, got.ranked, got.found
+        turns = np.nonzero(got.matched)[0]
         result.total = int(len(turns))
+        result.total_all_terms = int((found.all_terms & got.matched).sum())
+        result.total_some_terms = result.total - result.total_all_terms
         result.facets = self._facets(snap, turns)
         if not len(turns):
+            if found.universe.any():  # an empty archive (or filters that keep nothing) needs no advice
+                self._advise(result, parsed, got, f, role)
+            result.message = " ".join(result.notes)
             return result
+        result.message = " ".join(result.notes)
         needed = max(page * page_size, self.params.rerank_depth)
         if sort in ("date", "date_asc"):
             reps = snap.turn_rep[turns]
@@ -208,21 +225,53 @@ class KnowledgeBase:
         scores = ranked.turn_scores
         best_of: dict[int, int] = {}
         stored: dict[int, dict] = {}
-        if (sort not in ("date", "date_asc") and self.params.rerank_weight and parsed.mode == "or"
+        if (sort not in ("date", "date_asc") and self.params.rerank_weight and parsed.mode == QUESTION
                 and (page - 1) * page_size < self.params.rerank_depth):
             scores = scores.copy()
             ordered, best_of, stored = self._rerank(searcher, snap, parsed, ordered, ranked.doc_scores,
-                                                    scores, public_only)
+                                                    scores, role == "public")
         chosen = ordered[(page - 1) * page_size: page * page_size]
         if all(t in best_of for t in chosen.tolist()):
             best = [best_of[t] for t in chosen.tolist()]
         else:
             best = list(snap.best_doc_of_turns(chosen, ranked.doc_scores)) if len(chosen) else []
-        groups = alternatives(parsed, self.params, syn)
-        terms, kana = expanded_terms(groups), kana_words(groups)
-        result.hits = [self._hit(searcher, snap, terms, int(d), float(scores[t]), parsed.text,
-                                 stored.get(int(d)), kana) for t, d in zip(chosen.tolist(), best, strict=True)]
+        wanted = marks(parsed, alternatives(parsed, self.params, got.synonyms))
+        result.hits = [self._hit(searcher, snap, wanted, int(d), float(scores[t]), stored.get(int(d)),
+                                 heading=t in got.headings, all_terms=bool(found.all_terms[t]))
+                       for t, d in zip(chosen.tolist(), best, strict=True)]
+        result.groups = fold_runs(result.hits)
         return result
+
+    def _find(self, parsed: ParsedQuery, f: Filters, role: str) -> _Found:
+        """Rank and match a query among the passages the role may see and the filters keep; drop the
+        heading lines that repeat their document."""
+        searcher, snap = self.index.reading()
+        mask = self._mask(snap, role, f)
+        for name, value in parsed.excluded_filters:  # -speaker:北条
+            mask &= ~self._mask(snap, role, Filters().merged({name: value}).check())
+        syn = synonyms.load(self.data_dir)
+        ranked = rank(snap, searcher, parsed, mask, role == "public", self.params, synonyms=syn)
+        found = match(snap, searcher, parsed, ranked, mask, self.params, syn)
+        matched, headings = drop_repeated_headings(snap, searcher, found.turns)
+        return _Found(snap, searcher, syn, ranked, found, matched, headings)
+
+    def _advise(self, result: SearchResult, parsed: ParsedQuery, got: _Found, f: Filters, role: str) -> None:
+        """Nothing matched: say so, with each word's own count (as its own search would give it) and what
+        to try instead (only suggestions that find something)."""
+        counts = []
+        for i in parsed.positive:
+            leaf = parsed.leaves[i]
+            alone = drop_repeated_headings(got.snap, got.searcher, got.found.leaf_turns(i))[0]
+            counts.append((f'"{leaf.word}"' if leaf.phrase else leaf.word, int(alone.sum())))
+        plain = parsed.mode != QUESTION and not parsed.uses_operators
+        constrained = bool(parsed.excluded) or any(parsed.leaves[i].phrase for i in parsed.positive)
+
+        def finds(query: str) -> bool:
+            other = parse_query(query)
+            return not other.empty and bool(self._find(other, f, role).matched.any())
+
+        notes, result.suggestions = no_match(parsed.mode, counts, plain, constrained, got.synonyms, finds)
+        result.notes += notes
 
     def _rerank(self, searcher, snap: Snapshot, parsed: ParsedQuery, ordered: np.ndarray,
                 doc_scores: np.ndarray, scores: np.ndarray, public_only: bool
@@ -232,9 +281,10 @@ class KnowledgeBase:
         head = ordered[: self.params.rerank_depth]
         best = snap.best_doc_of_turns(head, doc_scores).tolist()
         stored = {d: searcher.stored_fields(d) for d in best}
-        weights = bigram_idf(snap, searcher, parsed.text, public_only)
+        asked = parsed.positive_text  # the question as typed, without operators, filters or excluded words
+        weights = bigram_idf(snap, searcher, asked, public_only)
         new_order, new_scores = rerank(weights, [stored[d].get("text", "") for d in best], scores[head],
-                                       self.params.rerank_weight, parsed.text,
+                                       self.params.rerank_weight, asked,
                                        self.params.answer_type_weight, self.params.answer_window_weight)
         scores[head] = new_scores
         best_of = dict(zip(head.tolist(), best, strict=True))
@@ -251,14 +301,10 @@ class KnowledgeBase:
             out[name] = dict(sorted(pairs, key=lambda kv: -kv[1]))
         return out
 
-    def _hit(self, searcher, snap: Snapshot, terms: list[str], docnum: int, score: float, query: str,
-             fields: dict | None = None, kana: tuple[list[str], set[str]] = ([], set())) -> Hit:
+    def _hit(self, searcher, snap: Snapshot, wanted: Marks, docnum: int, score: float,
+             fields: dict | None = None, heading: bool = False, all_terms: bool = True) -> Hit:
         fields = fields if fields is not None else searcher.stored_fields(docnum)
         passage_text = fields.get("text", "")
-        readings, cut = kana
-        found = reading_surfaces(passage_text, readings) if readings else []
-        if found:  # a kana word matched through its reading: mark the word it reads, not its kana pieces
-            terms = found + [t for t in terms if t not in cut]
         first = int(snap.turn_rep[snap.turn.codes[docnum]])
         head = fields if first == docnum else searcher.stored_fields(first)
         full = head.get("turn_text") or passage_text  # a turn of one passage has no turn_text
@@ -274,13 +320,15 @@ class KnowledgeBase:
             part=fields.get("part", "other"),
             doc_type=fields.get("doc_type", ""),
             visibility=fields.get("visibility", "public"),
-            snippet=query_snippet(passage_text, terms, query=query),
+            snippet=query_snippet(passage_text, wanted),
             text=full,
             score=round(score, 4),
             start=fields.get("start"),
             end=fields.get("end"),
             qa=fields.get("qa", ""),
             answers_to=fields.get("answers_to"),
+            heading=heading,
+            all_terms=all_terms,
         )
 
     def title(self, doc_id: str) -> str:
@@ -298,12 +346,13 @@ class KnowledgeBase:
 
     @staticmethod
     def highlight(text: str, query: str) -> str:
-        """`text` escaped, with the query's terms marked (as the analyzer matches them).
+        """`text` escaped, with the query's words marked as whole words (never an excluded word).
 
-        >>> KnowledgeBase.highlight("サーバーの内製化", "サーバ")
+        >>> KnowledgeBase.highlight("サーバーの内製化", "サーバ -内製化")
         '<mark>サーバー</mark>の内製化'
         """
-        return mark(text, query_spans(text, parse_query(query).terms))
+        parsed = parse_query(query)
+        return highlight(text, marks(parsed, alternatives(parsed, RankParams())))
 
     # -- documents ---------------------------------------------------------------------------
     def document(self, doc_id: str, role: str = "public") -> Document | None:

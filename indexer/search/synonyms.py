@@ -49,10 +49,12 @@ class Synonyms:
 
     def __init__(self, mapping: dict[str, list[str]] | None = None):
         self._groups: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        self._written: dict[tuple[str, ...], str] = {}  # analyzed terms → the word as the dictionary writes it
         for key, values in (mapping or {}).items():
-            words = [tuple(analyze(w)) for w in [key, *values]]
-            words = [w for w in dict.fromkeys(words) if w]
+            written = {tuple(analyze(w)): w.strip() for w in [key, *values]}
+            words = [w for w in dict.fromkeys(written) if w]
             for w in words:
+                self._written.setdefault(w, written[w])
                 known = self._groups.setdefault(w, [])
                 known.extend(x for x in words if x != w and x not in known)
 
@@ -62,6 +64,14 @@ class Synonyms:
     def alternatives(self, terms: list[str]) -> list[list[str]]:
         """The equivalents of one keyword (given as its analyzed terms)."""
         return [list(t) for t in self._groups.get(tuple(terms), [])]
+
+    def words(self, terms: list[str]) -> list[str]:
+        """The equivalents of one keyword as the dictionary writes them.
+
+        >>> Synonyms({"内製化": ["自前開発"]}).words(["内製", "化"])
+        ['自前開発']
+        """
+        return [self._written[t] for t in self._groups.get(tuple(terms), [])]
 
 
 _cache: dict[str, tuple[float, Synonyms]] = {}

@@ -1,0 +1,148 @@
+"""Which turns a query finds: its match expression evaluated over per-turn masks (AND intersects, OR
+unions, NOT subtracts), and which of them hold every content word.
+
+A word matches a passage when all of its terms occur there (a compound such as 内製化 = 内製|化 within
+one passage) in the text or the speaker's name, or one of its synonyms does, or (a kana word) its
+reading does; a quoted phrase when the passage holds it literally. A turn holds a word when one of its
+passages does. Keyword mode: the expression decides. Question mode: every scored turn (ranked OR)
+that also satisfies the query's phrases and exclusions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.index.engine import Snapshot
+from indexer.search.query import QUESTION, Leaf, ParsedQuery, Ref
+from indexer.search.ranking import Alternative, Ranked, RankParams, turn_any, word_alternatives
+from indexer.search.synonyms import Synonyms
+from indexer.search.syntax import And, Not, Or
+from indexer.text.analysis import bigrams
+from indexer.text.normalize import fold_text
+
+PHRASE_CANDIDATES = 20_000  # passages checked against the stored text for one quoted phrase
+_EMPTY = np.empty(0, np.int64)
+
+
+@dataclass
+class Matches:
+    """Turns a query finds (`turns`), those of them holding every content word (`all_terms`), the turns
+    searched at all (`universe`: visible and filtered), and a way to count the turns holding one leaf
+    (for the advice when nothing matched)."""
+
+    turns: np.ndarray
+    all_terms: np.ndarray
+    universe: np.ndarray
+    leaf_turns: object  # callable: leaf index → boolean turn mask
+
+
+def _squash(text: str) -> str:
+    return "".join(fold_text(text).lower().split())
+
+
+def phrase_docs(snap: Snapshot, searcher, phrase: str, limit: int = PHRASE_CANDIDATES) -> np.ndarray:
+    """Passages containing `phrase` literally (width, case and white space ignored): candidates from
+    the bigram postings, then checked against the stored text (kept folded in the snapshot once read).
+    Also finds phrases that start or end inside a word (沢 志光君)."""
+    needle = _squash(phrase)
+    grams = bigrams(phrase)
+    if not needle or not grams:
+        return _EMPTY
+    leaves = searcher.reader().leaf_readers()
+    cand: np.ndarray | None = None
+    for g in sorted(grams, key=lambda g: len(snap.postings(leaves, "bigram", g)[0])):
+        docs = snap.postings(leaves, "bigram", g)[0]
+        cand = docs if cand is None else np.intersect1d(cand, docs, assume_unique=True)
+        if not len(cand):
+            return _EMPTY
+    texts = snap.squashed
+    out = []
+    for d in cand[:limit].tolist():
+        text = texts.get(d)
+        if text is None:
+            text = texts[d] = _squash(searcher.stored_fields(d).get("text", ""))
+        if needle in text:
+            out.append(d)
+    return np.asarray(out, dtype=np.int64)
+
+
+def alternative_docs(snap: Snapshot, searcher, alt: Alternative) -> np.ndarray:
+    """Passages (docnums) where one alternative of a word occurs: all its terms in one of its fields."""
+    if alt.literal:
+        return phrase_docs(snap, searcher, alt.literal)
+    leaves = searcher.reader().leaf_readers()
+    found = []
+    for field, _ in alt.fields:
+        acc: np.ndarray | None = None
+        for t in alt.terms:
+            docs = snap.postings(leaves, field, t)[0]
+            acc = docs if acc is None else np.intersect1d(acc, docs, assume_unique=True)
+            if not len(acc):
+                break
+        if acc is not None and len(acc):
+            found.append(acc)
+    if not found:
+        return _EMPTY
+    return found[0] if len(found) == 1 else np.union1d(found[0], np.concatenate(found[1:]))
+
+
+def leaf_docs(snap: Snapshot, searcher, leaf: Leaf, params: RankParams, synonyms: Synonyms | None) -> np.ndarray:
+    """Passages (docnums) holding a leaf: a phrase literally; a word through any of its alternatives."""
+    if leaf.phrase and len(_squash(leaf.word)) > 1:
+        return phrase_docs(snap, searcher, leaf.word)
+    alts = word_alternatives(list(leaf.terms), leaf.phrase, leaf.word, params, synonyms)
+    found = [alternative_docs(snap, searcher, a) for a in alts]
+    found = [d for d in found if len(d)]
+    if not found:
+        return _EMPTY
+    return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+
+
+def evaluate(node, leaf_turns, universe: np.ndarray) -> np.ndarray:
+    """The turns satisfying a match expression (`universe`: the turns the role may see, filtered)."""
+    if isinstance(node, Ref):
+        return leaf_turns(node.leaf)
+    if isinstance(node, Not):
+        return universe & ~evaluate(node.child, leaf_turns, universe)
+    if isinstance(node, And):
+        out = universe.copy()
+        for c in node.children:
+            out &= evaluate(c, leaf_turns, universe)
+            if not out.any():
+                break
+        return out
+    if isinstance(node, Or):
+        out = np.zeros_like(universe)
+        for c in node.children:
+            out |= evaluate(c, leaf_turns, universe)
+        return out
+    return np.zeros_like(universe)
+
+
+def match(snap: Snapshot, searcher, parsed: ParsedQuery, ranked: Ranked, mask: np.ndarray, params: RankParams,
+          synonyms: Synonyms | None = None) -> Matches:
+    """The turns `parsed` finds among the passages `mask` allows (visibility and filters)."""
+    universe = turn_any(snap, mask)
+    cache: dict[int, np.ndarray] = {}
+
+    def leaf_turns(i: int) -> np.ndarray:
+        if i not in cache:
+            docs = leaf_docs(snap, searcher, parsed.leaves[i], params, synonyms)
+            docs = docs[mask[docs]]
+            out = np.zeros(snap.n_turns, dtype=bool)
+            out[snap.turn.codes[docs]] = True
+            cache[i] = out
+        return cache[i]
+
+    if parsed.mode == QUESTION:
+        turns = ranked.matched & universe
+        if parsed.expr is not None:
+            turns &= evaluate(parsed.expr, leaf_turns, universe)
+        every = turns.copy()
+        for i in parsed.content:
+            every &= leaf_turns(i)
+        return Matches(turns, every, universe, leaf_turns)
+    turns = evaluate(parsed.expr, leaf_turns, universe) if parsed.expr is not None else np.zeros_like(universe)
+    return Matches(turns, turns, universe, leaf_turns)
