@@ -86,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("doc_id")
 
     s = sub.add_parser("search", help="検索")
-    s.add_argument("query")
+    s.add_argument("query", help='検索語: 語を並べると AND、OR（| ｜）、NOT（-語）、"フレーズ"、( )、field:値'
+                                 "（README「検索語の書き方」）")
     s.add_argument("--speaker")
     s.add_argument("--session", type=int, action="append")
     s.add_argument("--from", dest="date_from")
@@ -211,17 +212,28 @@ def run(argv: list[str] | None = None) -> int:
             out = res.to_dict()
             out["hits"] = [{k: h[k] for k in ("id", "doc_id", "title", "session", "date", "speaker", "speaker_role",
                                               "part", "doc_type", "visibility", "qa", "answers_to", "start",
-                                              "end", "score", "snippet", "text")} for h in out["hits"]]
+                                              "end", "score", "snippet", "text", "heading", "all_terms")}
+                           for h in out["hits"]]
             _print_json(out)
             return 0
         if res.message:
             print(res.message)
-        print(f"{res.total} 件")
-        for i, h in enumerate(res.hits, (res.page - 1) * res.page_size + 1):
+        print(res.counts)
+        number = {h.id: i for i, h in enumerate(res.hits, (res.page - 1) * res.page_size + 1)}
+        by_id = {h.id: h for h in res.hits}
+
+        def show_hit(h, indent: str) -> None:
             who = h.speaker + (f"（{h.speaker_role}）" if h.speaker_role else "") if h.speaker else ""
             sess = f"第{h.session}回 " if h.session else ""
-            print(f"[{i}] {sess}{h.date} {who} {h.title} ({h.id})")
-            print(f"    {_plain(h.snippet)}")
+            print(f"{indent}[{number[h.id]}] {sess}{h.date} {who} {h.title} ({h.id})")
+            print(f"{indent}    {_plain(h.snippet)}")
+
+        for g in res.groups:  # consecutive hits of one document fold under the first
+            show_hit(by_id[g.lead], "")
+            if g.others:
+                print(f"    {g.label}:")
+                for other in g.others:
+                    show_hit(by_id[other], "      ")
         return 0
 
     if cmd == "show":
