@@ -11,6 +11,7 @@ of its document is found (README 順位付け).
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -380,6 +381,28 @@ def test_consecutive_hits_of_a_document_are_grouped(kb):
     leads = [g.doc_id for g in res.groups]
     assert all(a != b for a, b in zip(leads, leads[1:], strict=False))  # no two groups of one document in a row
     assert any(g.others for g in res.groups) and any(g.label.startswith("同じ文書のほか") for g in res.groups)
+
+
+def test_kb_search_prints_the_counts_and_the_groups(kb, capsys):
+    from indexer.cli.commands import main
+
+    def run(*args: str) -> str:
+        with pytest.raises(SystemExit) as e:
+            main(["--data", str(kb.data_dir), "search", *args, "--role", ROLE])
+        assert e.value.code == 0
+        return capsys.readouterr().out
+
+    asked = json.loads(run("サーバーの費用は下がったか", "--json"))
+    assert asked["mode"] == "question" and asked["total"] == asked["total_all_terms"] + asked["total_some_terms"] > 0
+    assert [i for g in asked["groups"] for i in [g["lead"], *g["others"]]] == [h["id"] for h in asked["hits"]]
+    assert {"heading", "all_terms"} <= set(asked["hits"][0]) and asked["counts"].startswith(f"{asked['total']} 件")
+    assert run("サーバーの費用は下がったか").splitlines()[0] == asked["counts"]
+    keywords = json.loads(run("クラウド 契約", "--json"))
+    assert keywords["mode"] == "keyword" and keywords["total"] == keywords["total_all_terms"]
+    plain = run("クラウド 契約")
+    assert plain.splitlines()[0] == f"{keywords['total']} 件" and "同じ文書のほか" in plain
+    nothing = json.loads(run("内製化 カピバラ", "--json"))
+    assert nothing["total"] == 0 and nothing["hits"] == [] and nothing["notes"] and nothing["suggestions"]
 
 
 # -- properties ----------------------------------------------------------------------------------
