@@ -134,17 +134,6 @@ def walk(node: Node | None, negated: bool = False):
         yield node, negated
 
 
-def has_or(node: Node | None) -> bool:
-    """Whether a tree holds an OR anywhere."""
-    if isinstance(node, Or):
-        return True
-    if isinstance(node, Not):
-        return has_or(node.child)
-    if isinstance(node, And):
-        return any(has_or(c) for c in node.children)
-    return False
-
-
 def join(kind: type, items: list[Node]) -> Node | None:
     """An And/Or of `items`, flattened; a single item stands alone; none gives None."""
     flat: list[Node] = []
