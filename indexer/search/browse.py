@@ -23,8 +23,8 @@ from indexer.ingest.catalogue import Catalogue
 from indexer.models import PART_LABELS, TYPE_LABELS, VISIBILITY_LABELS, Document, Hit, Segment
 from indexer.search.dedupe import Copy, fold, same_turn, turn_key
 from indexer.search.kb import Filters, KnowledgeBase, check_role, visibility_filter
+from indexer.search.people import speaker_matches
 from indexer.text.analysis import japanese_analyzer
-from indexer.text.speakers import normalize_name
 
 CSV_MAX_ROWS = 5000
 _KANA_ONLY = re.compile(r"^[\u3041-\u309f\u30a1-\u30ff]{1,2}$")
@@ -158,13 +158,14 @@ def qa_pairs(kb: KnowledgeBase, role: str = "public", answerer: str | None = Non
              session: int | None = None, query: str | None = None) -> list[QAPair]:
     """Questions with their answers. A question the role may not see hides its pair; answers the
     role may not see are dropped one by one. `answerer` keeps pairs answered by that speaker (a part
-    of the name is enough), `query` pairs whose question or an answer matches the search."""
+    of the name or its reading in kana is enough: `people.speaker_matches`), `query` pairs whose question or an
+    answer matches the search."""
     check_role(role)
     q: Q.Query = Q.Or([Q.Term("qa", "question"), Q.Term("qa", "answer")])
     if session is not None:
         q = Q.And([q, Q.Term("session", str(int(session)))])
     matching = _matching_turns(kb, query, role) if query and query.strip() else None
-    needle = (normalize_name(answerer)[0] or answerer.strip()) if answerer and answerer.strip() else ""
+    needle = answerer.strip() if answerer and answerer.strip() else ""  # a part of the name, or its reading
     pairs: list[QAPair] = []
     for doc_id, recs in _turns(kb, role, q).items():
         segs = segments_from_records(recs)
@@ -174,7 +175,7 @@ def qa_pairs(kb: KnowledgeBase, role: str = "public", answerer: str | None = Non
             if seg.qa != "question":
                 continue
             answers = [a for a in segs if a.qa == "answer" and a.answers_to == seg.order]
-            if needle and not any(needle in a.speaker for a in answers):
+            if needle and not any(speaker_matches(a.speaker, needle) for a in answers):
                 continue
             if matching is not None and not ({ids[seg.order]} | {ids[a.order] for a in answers}) & matching:
                 continue
