@@ -4,13 +4,16 @@ The role comes only from the login: `current_role()` defers to `auth.current_rol
 unexpired session in `st.session_state["auth"]`, else "public"). No widget, URL or query parameter
 sets it; pages read it only through `current_role()`.
 
-Library calls are cached with `st.cache_data` keyed on the index version (generation, directory
-identity), so a rerun that does not change the query re-tokenizes nothing, and a commit (or a
-rebuild that swaps the directory) is seen at once.
+Library calls are cached with `st.cache_data`. The wrappers below take domain arguments only (the query,
+a `Filters`, the role, ...); each computes `cache_key()` itself — the index (path, generation, directory
+identity), the data directory and the synonym dictionary's content — and passes it to an inner cached
+function. So a rerun that does not change the query re-tokenizes nothing, while a commit, a rebuild that
+swaps the directory, or a saved synonym dictionary is seen by the very next search.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -19,8 +22,13 @@ import streamlit as st
 
 from indexer import Filters, Index, KbError, KnowledgeBase
 from indexer.archive.datadir import DataDir
-from indexer.models import ROLES
+from indexer.models import ROLES, Document, SearchResult
 from indexer.search import browse
+from indexer.search.synonyms import SYNONYMS_FILE
+
+#: The app's address, for links that leave the browser (the CSV's link column): `KB_BASE_URL`.
+DEFAULT_BASE_URL = "http://127.0.0.1:8501"
+NO_FILTERS = Filters()
 
 PAGES = {
     "search": "views/search.py",
@@ -70,7 +78,13 @@ def data_dir() -> Path:
 
 
 def kb() -> KnowledgeBase:
-    return KnowledgeBase(get_index())
+    """The knowledge base of the data directory (its synonym dictionary applies)."""
+    return KnowledgeBase(get_index(), data_dir=data_dir())
+
+
+def base_url() -> str:
+    """Where the app is served, for permalinks outside the page: `$KB_BASE_URL`, else http://127.0.0.1:8501."""
+    return (os.environ.get("KB_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
 
 
 def index_version(index: Index) -> tuple:
@@ -83,59 +97,149 @@ def version() -> tuple:
     return index_version(get_index())
 
 
+def synonyms_stamp() -> str:
+    """The synonym dictionary's content hash ("" without one): a saved dictionary is a new cache key."""
+    try:
+        return hashlib.sha256((data_dir() / SYNONYMS_FILE).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def cache_key() -> tuple:
+    """Everything a cached result depends on besides the call's own arguments."""
+    return index_path(), version(), str(data_dir()), synonyms_stamp()
+
+
 def forget_caches() -> None:
     """After an admin change: drop cached results (and the Index, whose directory may be new)."""
     st.cache_data.clear()
     open_index.clear()
 
 
-# -- cached library calls (the first two arguments only key the cache) ------------------------------
+def _kb(key: tuple) -> KnowledgeBase:
+    path, _version, data, _synonyms = key
+    return KnowledgeBase(open_index(path), data_dir=data)
+
+
+# -- cached library calls: domain arguments only; the key is computed here --------------------------
+def search(q: str, filters: Filters = NO_FILTERS, *, role: str, page: int = 1, size: int = 10,
+           sort: str = "relevance") -> SearchResult:
+    return _search(cache_key(), q, filters, role, page, size, sort)
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
-def search(path: str, ver: tuple, q: str, filters: tuple, role: str, page: int, size: int, sort: str):
-    return KnowledgeBase(open_index(path)).search(q, Filters(*filters), role=role, page=page,
-                                                  page_size=size, sort=sort)
+def _search(key: tuple, q: str, filters: Filters, role: str, page: int, size: int, sort: str) -> SearchResult:
+    return _kb(key).search(q, filters, role=role, page=page, page_size=size, sort=sort)
+
+
+def stats(role: str) -> dict:
+    return _stats(cache_key(), role)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def stats(path: str, ver: tuple, role: str) -> dict:
-    return KnowledgeBase(open_index(path)).stats(role)
+def _stats(key: tuple, role: str) -> dict:
+    return _kb(key).stats(role)
 
 
-def known_sessions(role: str) -> list[int]:
-    """Session numbers the role can see (none when the index cannot be read)."""
+def sessions(role: str) -> list[browse.SessionInfo]:
+    """The sessions the role can see, with their titles (none when the index cannot be read)."""
     try:
-        return [int(s) for s in stats(index_path(), version(), role)["sessions"] if str(s).isdigit()]
+        return _sessions(cache_key(), role)
     except KbError:
         return []
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sessions(key: tuple, role: str) -> list[browse.SessionInfo]:
+    return browse.sessions(_kb(key), role)
+
+
+def known_sessions(role: str) -> list[int]:
+    """Session numbers the role can see (none when the index cannot be read)."""
+    return [s.number for s in sessions(role)]
+
+
+def related(hit_id: str, *, role: str, k: int = 5):
+    return _related(cache_key(), hit_id, role, k)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def related(path: str, ver: tuple, hit_id: str, role: str, k: int = 5):
-    return browse.related(KnowledgeBase(open_index(path)), hit_id, role, k)
+def _related(key: tuple, hit_id: str, role: str, k: int):
+    return browse.related(_kb(key), hit_id, role, k)
+
+
+def qa_pairs(*, role: str, answerer: str = "", session: int | None = None, query: str = "") -> list[browse.QAPair]:
+    return _qa_pairs(cache_key(), role, answerer, session, query)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def qa_pairs(path: str, ver: tuple, role: str, answerer: str, session: int | None, query: str):
-    return browse.qa_pairs(KnowledgeBase(open_index(path)), role, answerer or None, session, query or None)
+def _qa_pairs(key: tuple, role: str, answerer: str, session: int | None, query: str):
+    return browse.qa_pairs(_kb(key), role, answerer or None, session, query or None)
+
+
+def speakers(role: str):
+    return _speakers(cache_key(), role)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def speakers(path: str, ver: tuple, role: str):
-    return browse.speakers(KnowledgeBase(open_index(path)), role)
+def _speakers(key: tuple, role: str):
+    return browse.speakers(_kb(key), role)
+
+
+def trend(q: str, *, role: str):
+    return _trend(cache_key(), q, role)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def trend(path: str, ver: tuple, q: str, role: str):
-    return browse.trend(KnowledgeBase(open_index(path)), q, role)
+def _trend(key: tuple, q: str, role: str):
+    return browse.trend(_kb(key), q, role)
+
+
+def documents(role: str):
+    return _documents(cache_key(), role)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def documents(path: str, ver: tuple, role: str):
-    return browse.documents(KnowledgeBase(open_index(path)), role)
+def _documents(key: tuple, role: str):
+    return browse.documents(_kb(key), role)
 
 
-def filters_tuple(f: Filters) -> tuple:
-    return (tuple(f.sessions), f.date_from, f.date_to, f.doc_type, f.speaker, f.speaker_role, f.part)
+def document(doc_id: str, *, role: str) -> Document | None:
+    return _document(cache_key(), doc_id, role)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _document(key: tuple, doc_id: str, role: str) -> Document | None:
+    return _kb(key).document(doc_id, role)
+
+
+def copies_in_session(doc: Document, *, role: str) -> dict:
+    """order → the same turn in the session's other documents (subtitles and transcript)."""
+    return _copies(cache_key(), doc.id, role)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _copies(key: tuple, doc_id: str, role: str) -> dict:
+    kb = _kb(key)
+    doc = kb.document(doc_id, role)
+    return browse.copies_in_session(kb, doc, role) if doc is not None else {}
+
+
+def matching_turns(doc: Document, query: str, *, role: str) -> list[int]:
+    """Orders of the document's turns that the query finds (the next/previous hit), in document order."""
+    return _matching_turns(cache_key(), doc.id, query, role) if query.strip() else []
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _matching_turns(key: tuple, doc_id: str, query: str, role: str) -> list[int]:
+    kb = _kb(key)
+    doc = kb.document(doc_id, role)
+    return browse.matching_turns(kb, doc, query, role) if doc is not None else []
+
+
+def results_csv(q: str, filters: Filters = NO_FILTERS, *, role: str, sort: str = "relevance") -> bytes:
+    """Every hit as CSV (UTF-8 with BOM, so spreadsheets read the Japanese), links on `base_url()`."""
+    return browse.results_csv(kb(), q, filters, role, sort, base_url=base_url()).encode("utf-8-sig")
 
 
 def enter_page(name: str) -> bool:

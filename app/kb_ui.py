@@ -1,8 +1,10 @@
 """Presentational helpers for the Streamlit page: URL state, labels and escaped HTML.
 
 Nothing here searches: hits and documents come from `indexer`; this module only turns them into
-text and HTML. Every value placed into HTML is escaped here, except `Hit.snippet`, which the
-library has already escaped (with `<mark>` around the matches).
+text and HTML. All HTML of the app is built here (the views call these functions and pass the result
+to `st.html`). Every value placed into HTML is escaped here, except `Hit.snippet`, which the
+library has already escaped (with `<mark>` around the matches). Text shown through Markdown
+(`st.error`, `st.info`, `st.markdown`, ...) goes through `md_escape`, the app's one Markdown escape.
 
 >>> fmt_time(754.2), fmt_time(3723), fmt_time(None)
 ('12:34', '1:02:03', '')
@@ -12,9 +14,11 @@ library has already escaped (with `<mark>` around the matches).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from html import escape
+from urllib.parse import urlencode
 
 from indexer.models import PART_LABELS, TYPE_LABELS, VISIBILITY_LABELS
 from indexer.search.kb import KnowledgeBase
@@ -127,7 +131,33 @@ def speaker_label(name: str, role: str) -> str:
 
 
 def seg_anchor(order: int) -> str:
+    """The element id of a turn in the document's text (the only element with that id on the page)."""
     return f"seg-{int(order):04d}"
+
+
+def doc_href(doc_id: str, order: int | None = None, query: str = "") -> str:
+    """A relative link to a turn on the 文書 page (relative, so it works under any host or base path).
+
+    >>> doc_href("s06 qa", 3, "費用")
+    'document?doc=s06+qa&seg=3&q=%E8%B2%BB%E7%94%A8'
+    """
+    params = {"doc": doc_id}
+    if order is not None:
+        params["seg"] = str(int(order))
+    if query.strip():
+        params["q"] = query.strip()
+    return "document?" + urlencode(params)
+
+
+def copy_label(c) -> str:
+    """Where else a turn is (a `dedupe.Copy`): the document's title, with the subtitle time when it has one.
+
+    >>> from indexer.search.dedupe import Copy
+    >>> copy_label(Copy("s06-qa", "第6回 質疑（字幕）", 1, 4335.0))
+    '第6回 質疑（字幕） 1:12:15'
+    """
+    when = fmt_time(c.start)
+    return f"{c.title or c.doc_id} {when}".strip()
 
 
 CSS = """<style>
@@ -145,6 +175,23 @@ CSS = """<style>
 .kb-qa { font-size: 0.85rem; margin-top: 0.2rem; }
 .kb-table { border-collapse: collapse; font-size: 0.9rem; }
 .kb-table th, .kb-table td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: left; }
+.kb-turn.kb-match { border-left-color: #f5c36b; }
+.kb-pinned { border: 1px solid #f0c36b; border-radius: 0.4rem; padding: 0.3rem 0.5rem; background: #fffaf0; }
+.kb-jump { margin-top: 0.3rem; font-size: 0.9rem; }
+.kb-copies { font-size: 0.85rem; color: #555; margin-top: 0.2rem; }
+.kb-sources { font-size: 0.85rem; color: #555; margin-bottom: 0.2rem; }
+/* The jump link and the next/previous hit leave the turn below Streamlit's fixed header. */
+.kb-turn[id] { scroll-margin-top: 4.5rem; }
+/* The page title: Japanese breaks between any two characters, so keep words whole (auto-phrase where the
+   browser supports it) and let the title shrink on a narrow screen instead of wrapping mid-word. */
+h1 { word-break: keep-all; overflow-wrap: anywhere; line-break: strict; }
+@supports (word-break: auto-phrase) { h1 { word-break: auto-phrase; } }
+@media (max-width: 640px) {
+  h1 { font-size: 1.35rem !important; padding: 0.2rem 0 0.4rem 0 !important; }
+  .block-container, [data-testid="stMainBlockContainer"] { padding-top: 2.6rem !important;
+    padding-left: 0.8rem !important; padding-right: 0.8rem !important; }
+  .kb-meta { font-size: 0.8rem; }
+}
 </style>"""
 
 
@@ -167,6 +214,32 @@ def hit_header_html(hit) -> str:
 def snippet_html(hit) -> str:
     """The library's snippet (already escaped, `<mark>` only) in a container."""
     return f'<div class="kb-snippet">{hit.snippet}</div>'
+
+
+FACET_GROUPS = (("session", "回"), ("speaker", "話者"), ("doc_type", "種類"), ("part", "パート"))
+
+
+def facet_items(facets: dict[str, dict[str, int]], key: str, session_titles: dict[int, str] | None = None,
+                limit: int = 15) -> list[tuple[str, str, int]]:
+    """(value, label, count) of one facet, sessions in number order, the others by count (as given).
+
+    >>> facet_items({"session": {"2": 1, "1": 3}}, "session", {1: "第1回 推進体制"})
+    [('1', '第1回 推進体制', 3), ('2', '第2回', 1)]
+    >>> facet_items({"part": {"qa": 2}}, "part")
+    [('qa', '質疑応答', 2)]
+    """
+    counts = facets.get(key) or {}
+    items = list(counts.items())
+    if key == "session":
+        items.sort(key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0)
+    titles = session_titles or {}
+    labels = {
+        "session": lambda v: titles.get(int(v), session_label(v)) if str(v).isdigit() else session_label(v),
+        "speaker": lambda v: v or "（話者なし）",
+        "doc_type": lambda v: TYPE_LABELS.get(v, v),
+        "part": lambda v: PART_LABELS.get(v, v),
+    }[key]
+    return [(str(v), str(labels(v)), int(n)) for v, n in items[:limit]]
 
 
 def facets_html(facets: dict[str, dict[str, int]], limit: int = 15) -> str:
@@ -192,20 +265,115 @@ def facets_html(facets: dict[str, dict[str, int]], limit: int = 15) -> str:
     return "".join(out)
 
 
-def turn_html(seg, hit_order: int | None, query: str, links: str = "") -> str:
+def turn_html(seg, hit_order: int | None, query: str, links: str = "", *, anchor: bool = True,
+              matched: bool = False) -> str:
     """One speaker turn: label, timestamp, escaped text; the hit turn highlighted and marked.
 
-    `links` is HTML built by `qa_links_html` (already escaped)."""
+    `links` is HTML built by `qa_links_html` / `copies_html` (already escaped). `anchor`: the turn in
+    the document's text carries the id `seg-NNNN`; a copy shown elsewhere on the page (the pinned turn)
+    carries none, so every id is unique and a jump lands in the text. `matched`: another turn that
+    matches the query (its terms marked, as the hit's are)."""
     is_hit = hit_order is not None and seg.order == hit_order
     who = escape(speaker_label(seg.speaker, seg.speaker_role))
     when = fmt_time(seg.start)
     meta = " ・ ".join(b for b in (("▶ この発言" if is_hit else ""), who, escape(when)) if b)
     meta += badge(seg.visibility)
-    body = KnowledgeBase.highlight(seg.text, query) if is_hit and query.strip() else escape(seg.text)
-    cls = "kb-turn kb-hit" if is_hit else "kb-turn"
+    marked = (is_hit or matched) and query.strip()
+    body = KnowledgeBase.highlight(seg.text, query) if marked else escape(seg.text)
+    cls = "kb-turn kb-hit" if is_hit else ("kb-turn kb-match" if matched else "kb-turn")
     head = f'<div class="kb-who">{meta}</div>' if meta else ""
-    return (f'<div class="{cls}" id="{seg_anchor(seg.order)}">{head}<div class="kb-text">{body}</div>'
+    ident = f' id="{seg_anchor(seg.order)}"' if anchor else ""
+    return (f'<div class="{cls}"{ident} data-order="{int(seg.order)}">{head}<div class="kb-text">{body}</div>'
             f'{links}</div>')
+
+
+def copies_html(copies, query: str = "", lead: str = "同じ発言の別の記録") -> str:
+    """Links to the same turn in the session's other documents (subtitles and transcript), escaped."""
+    if not copies:
+        return ""
+    items = "・".join(f'<a href="{escape(doc_href(c.doc_id, c.order, query))}" target="_self">'
+                     f'{escape(copy_label(c))}</a>' for c in copies)
+    return f'<div class="kb-copies">{escape(lead)}：{items}</div>'
+
+
+def pinned_turn_html(hit, query: str, question=None, answers=(), copies=()) -> str:
+    """The hit turn pinned above the text (no element id), with its question or answers, where else the
+    session holds it, and the link that jumps to the turn in the text."""
+    out = turn_html(hit, hit.order, query, copies_html(copies, query), anchor=False)
+    if question is not None:
+        out += plain_turn_html(question, "この回答への質問")
+    out += "".join(plain_turn_html(a, "この質問への回答") for a in answers)
+    out += (f'<div class="kb-jump"><a href="#{seg_anchor(hit.order)}" target="_self">'
+            f'文書の中でこの発言の位置へ移動</a></div>')
+    return f'<div class="kb-pinned">{out}</div>'
+
+
+def hit_position_text(orders: list[int], current: int | None) -> str:
+    """Where the shown turn is among the document's matching turns.
+
+    >>> hit_position_text([3, 8, 12], 8), hit_position_text([3, 8], None), hit_position_text([], 1)
+    ('該当箇所 2 / 3', '該当箇所 2 件', '該当箇所なし')
+    """
+    if not orders:
+        return "該当箇所なし"
+    if current in orders:
+        return f"該当箇所 {orders.index(current) + 1} / {len(orders)}"
+    return f"該当箇所 {len(orders)} 件"
+
+
+def neighbour_hits(orders: list[int], current: int | None) -> tuple[int | None, int | None]:
+    """The matching turns before and after `current` (in document order).
+
+    >>> neighbour_hits([3, 8, 12], 8), neighbour_hits([3, 8, 12], 5), neighbour_hits([3], 3)
+    ((3, 12), (3, 8), (None, None))
+    """
+    before = [o for o in orders if current is not None and o < current]
+    after = [o for o in orders if current is None or o > current]
+    return (before[-1] if before else None), (after[0] if after else None)
+
+
+def scroll_to_turn_html(order: int, nonce: int) -> str:
+    """After "次の該当箇所" / "前の該当箇所": bring the turn in the document's text into view (static code, the
+    id built from an integer; `nonce` makes each request a new element, so it runs once per click)."""
+    anchor = seg_anchor(order)
+    return (f'<span class="kb-scroll" data-nonce="{int(nonce)}" hidden></span><script>(function () {{'
+            f'let n = 0; const go = () => {{ const el = document.getElementById("{anchor}");'
+            f' if (el) {{ el.scrollIntoView({{block: "start"}}); }} else if (n++ < 40) {{ setTimeout(go, 50); }} }};'
+            f' setTimeout(go, 50); }})();</script>')
+
+
+def copy_link_html(href: str, label: str = "この発言へのリンクをコピー") -> str:
+    """A button that copies the absolute URL of `href` (relative, see `doc_href`) to the clipboard.
+
+    Streamlit has no clipboard element, so this is the one block of the app run with
+    `st.html(..., unsafe_allow_javascript=True)`: static code, the link passed as a JSON string (with
+    `<`, `>` and `&` escaped, so nothing in it can close the script). Where the browser refuses the
+    clipboard (plain http on another host), the link is shown selected, to copy by hand."""
+    data = json.dumps(href).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f"""<div class="kb-copylink">
+<button type="button" class="kb-copy-button">{escape(label)}</button>
+<span class="kb-copy-done" role="status" aria-live="polite"></span>
+<input class="kb-copy-url" type="text" readonly aria-label="この発言へのリンク" style="display:none">
+</div>
+<script>
+(function () {{
+  const root = document.currentScript ? document.currentScript.previousElementSibling : null;
+  const box = root || document.querySelector('.kb-copylink');
+  if (!box) return;
+  const url = new URL({data}, window.location.href).href;
+  const done = box.querySelector('.kb-copy-done');
+  const field = box.querySelector('.kb-copy-url');
+  field.value = url;
+  box.dataset.url = url;
+  const manual = () => {{ field.style.display = 'inline-block'; field.focus(); field.select();
+                           done.textContent = 'リンクを選択しました。Ctrl+C（⌘C）でコピーしてください。'; }};
+  box.querySelector('.kb-copy-button').addEventListener('click', () => {{
+    if (navigator.clipboard && window.isSecureContext) {{
+      navigator.clipboard.writeText(url).then(() => {{ done.textContent = 'リンクをコピーしました'; }}, manual);
+    }} else {{ manual(); }}
+  }});
+}})();
+</script>"""
 
 
 def document_header_html(doc) -> str:
@@ -229,19 +397,56 @@ def qa_links_html(seg, links) -> str:
     return ""
 
 
-def document_body_html(doc, hit_order: int | None, query: str, links: dict | None = None) -> str:
+def document_body_html(doc, hit_order: int | None, query: str, links: dict | None = None,
+                       matches: list[int] | tuple = (), copies: dict | None = None) -> str:
     """Every turn of a document in order, with a heading where the part changes.
 
-    `links` maps a turn's order to its `QALinks` (questions ↔ answers)."""
+    `links` maps a turn's order to its `QALinks` (questions ↔ answers); `matches` are the orders of the
+    turns that match the query (marked); `copies` maps an order to the same turn in the session's other
+    documents (named under the turn)."""
     out, part = [], None
     links = links or {}
+    copies = copies or {}
+    wanted = set(matches)
     for seg in doc.segments:
         if seg.part != part:
             part = seg.part
             out.append(f'<div class="kb-part">{escape(PART_LABELS.get(part, part))}</div>')
         extra = qa_links_html(seg, links[seg.order]) if seg.order in links else ""
-        out.append(turn_html(seg, hit_order, query, extra))
+        extra += copies_html(copies.get(seg.order), query)
+        out.append(turn_html(seg, hit_order, query, extra, matched=seg.order in wanted))
     return "".join(out)
+
+
+def related_html(hit, limit: int = 200) -> str:
+    """A related turn: its header and the start of its text, escaped."""
+    text = hit.text if len(hit.text) <= limit else hit.text[:limit] + "…"
+    return hit_header_html(hit) + f'<div class="kb-snippet">{escape(text)}</div>'
+
+
+def hit_html(hit, copies=(), query: str = "") -> str:
+    """A search hit: header, the library's snippet, and where else the session holds the same turn."""
+    return hit_header_html(hit) + snippet_html(hit) + copies_html(copies, query)
+
+
+def sources_html(sources) -> str:
+    """The documents that hold one exchange (a Q&A pair held by a transcript and its subtitles)."""
+    if len(sources) < 2:
+        return ""
+    items = "・".join(f'<a href="{escape(doc_href(c.doc_id, c.order))}" target="_self">{escape(copy_label(c))}</a>'
+                     for c in sources)
+    return f'<div class="kb-sources">同じ質疑が {len(sources)} つの記録にあります：{items}</div>'
+
+
+def qa_pair_html(pair) -> str:
+    """A question with its answers (a `browse.QAPair`), its session and title, and every source."""
+    meta = " ・ ".join(b for b in (session_label(pair.session), pair.date, pair.title) if b)
+    out = f'<div class="kb-meta">{escape(meta)}</div>' + sources_html(pair.sources)
+    out += plain_turn_html(pair.question, "質問")
+    out += "".join(plain_turn_html(a, "回答") for a in pair.answers)
+    if not pair.answers:
+        out += '<div class="kb-meta">（回答は記録されていません）</div>'
+    return out
 
 
 def plain_turn_html(seg, heading: str = "", limit: int = 0) -> str:
@@ -257,6 +462,24 @@ def table_html(headers: list[str], rows: list[list], cls: str = "kb-table") -> s
     head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def trend_chart_spec(rows: int) -> dict:
+    """Vega-Lite: horizontal bars, one per session (第N回 on the left, in date order from the top, labels
+    upright and whole), the count along the bottom in whole numbers, date and theme in the tooltip."""
+    return {
+        "height": max(120, 34 * rows),
+        "mark": {"type": "bar", "color": "#f08c00", "tooltip": True},
+        "encoding": {
+            "y": {"field": "回", "type": "nominal", "sort": None, "title": None,
+                  "axis": {"labelAngle": 0, "labelLimit": 0, "labelFontSize": 13}},
+            "x": {"field": "発言数", "type": "quantitative", "title": "発言数",
+                  "axis": {"format": "d", "tickMinStep": 1, "labelAngle": 0}},
+            "tooltip": [{"field": "回", "type": "nominal"}, {"field": "日付", "type": "nominal"},
+                        {"field": "テーマ", "type": "nominal"},
+                        {"field": "発言数", "type": "quantitative", "format": "d"}],
+        },
+    }
 
 
 def sessions_text(sessions: list[int]) -> str:
@@ -285,3 +508,22 @@ def empty_result_tips(state: ViewState, role: str) -> list[str]:
     if role == "public":
         tips.append("会員限定の資料は、公開の閲覧では検索の対象になりません。")
     return tips
+
+
+def speaker_link_html(name: str, role: str = "") -> str:
+    """A speaker's name (with the role written with it) as a link to that speaker's page of the Q&A view:
+    the questions they answered and every turn of theirs (`qa?answerer=<name>`). Plain text without a name.
+
+    >>> speaker_link_html("佐伯一郎", "ゲスト")
+    '<a class="kb-speaker" href="qa?answerer=%E4%BD%90%E4%BC%AF%E4%B8%80%E9%83%8E" target="_self" title="佐伯一郎の発言と質疑">佐伯一郎（ゲスト）</a>'
+    >>> speaker_link_html("", "司会"), speaker_link_html("<b>", "")[-11:]
+    ('司会', '&lt;b&gt;</a>')
+    """
+    from urllib.parse import quote
+
+    label = escape(speaker_label(name, role))
+    if not name:
+        return label
+    href = "qa?answerer=" + quote(name, safe="")
+    return (f'<a class="kb-speaker" href="{escape(href)}" target="_self" title="{escape(name)}の発言と質疑">'
+            f"{label}</a>")

@@ -143,9 +143,15 @@ def all_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def script_blocks(at: AppTest) -> list[str]:
+    """The app's own `st.html` blocks that run JavaScript (the copy-link button, the scroll to a turn)."""
+    return [h.value for h in at.html if h.proto.unsafe_allow_javascript]
+
+
 def markdown_like(at: AppTest) -> list[str]:
-    """Bodies rendered as Markdown or raw HTML (where an unescaped tag would be live)."""
-    out = html_values(at)
+    """Bodies rendered as Markdown or raw HTML (where an unescaped tag would be live); the app's own script
+    blocks are checked apart (`test_only_the_apps_own_code_runs`)."""
+    out = [h.value for h in at.html if not h.proto.unsafe_allow_javascript]
     for group in (at.markdown, at.caption, at.info, at.warning, at.error, at.subheader):
         out.extend(str(e.value) for e in group)
     return out
@@ -209,8 +215,19 @@ def test_member_sees_members_only_with_badge(index_dir):
     htmls = html_values(at)
     assert any(f"<mark>{SECRET}</mark>" in h for h in htmls)
     assert sum("会員限定" in h and "kb-badge" in h for h in htmls) == 2
-    # facets are shown per session
-    assert any("回ごとの件数" in h and "第2回: 1 件" in h for h in htmls)
+    # the counts per session are filters: clicking one narrows the search to it, clicking again undoes it
+    facet = at.sidebar.button(key="facet-session-2")
+    assert facet.label == "第2回（1 件）"
+    facet.click().run()
+    assert at.multiselect(key="sessions").value == [2] and at.subheader[0].value == "1 件"
+    assert at.query_params["session"] == "2" and at.sidebar.button(key="facet-session-2").label.startswith("✓")
+    at.sidebar.button(key="facet-session-2").click().run()
+    assert at.multiselect(key="sessions").value == [] and at.subheader[0].value == "2 件"
+    # every kind of count filters: the part (ディスカッション) and the speaker
+    at.sidebar.button(key="facet-part-discussion").click().run()
+    assert at.selectbox(key="part").value == "discussion" and at.subheader[0].value == "1 件"
+    at.sidebar.button(key="facet-speaker-田村").click().run()
+    assert at.text_input(key="speaker").value == "田村" and at.query_params["speaker"] == "田村"
 
 
 def test_login_logout_and_wrong_password(index_dir):
@@ -230,14 +247,15 @@ def test_login_logout_and_wrong_password(index_dir):
     search(at, SECRET)
     assert at.subheader[0].value == "2 件"
     assert "ログイン中: kaiin（会員）" in sidebar_text(at)
-    assert [b.label for b in at.sidebar.button] == ["ログアウト"]
+    assert [b.label for b in at.sidebar.button if not (b.key or "").startswith("facet-")] == ["ログアウト"]
     # logging out returns to the search, as the public
     logout(at)
-    assert "ログインしていません" in sidebar_text(at) and not at.sidebar.button
+    assert "ログインしていません" in sidebar_text(at)
+    assert not [b for b in at.sidebar.button if not (b.key or "").startswith("facet-")]
     search(at, SECRET + " ")
     assert at.subheader[0].value == "0 件" and SECRET not in all_text(at).replace(f"「{SECRET}」", "")
     kinds = [e["action"] for e in audit.entries(index_dir.parent) if e["action"] != "index"]
-    assert kinds == ["login_failed", "login"]
+    assert kinds == ["login_failed", "login", "logout"]  # the logout ends the session kept on the server
 
 
 @pytest.mark.parametrize("params", [{"role": "secretariat"}, {"role": "member", "q": SECRET},
@@ -361,12 +379,26 @@ def test_library_error_is_shown_in_japanese(index_dir):
     assert at.error and "回の指定は数字" in at.error[0].value
 
 
-def test_bad_date_is_reported(index_dir):
+def test_dates_are_picked_and_kept_in_the_url(index_dir):
+    import datetime as dt
+
     at = new_app()
     at.run()
-    at.text_input(key="date_from").input("2025/01/01").run()
-    search(at, "内製化")
-    assert at.error and "YYYY-MM-DD" in at.error[0].value
+    search(at, "研修")
+    assert at.subheader[0].value == "12 件"
+    at.date_input(key="date_from").set_value(dt.date(2025, 9, 1)).run()
+    assert at.query_params["from"] == "2025-09-01" and at.subheader[0].value == "12 件"
+    at.date_input(key="date_to").set_value(dt.date(2025, 9, 30)).run()
+    assert at.query_params["to"] == "2025-09-30" and at.subheader[0].value == "0 件"
+    # a copied URL fills the pickers
+    again = new_app()
+    again.query_params = {"q": "研修", "from": "2025-09-01", "to": "2025-10-31"}
+    again.run()
+    assert again.date_input(key="date_from").value == dt.date(2025, 9, 1)
+    assert again.date_input(key="date_to").value == dt.date(2025, 10, 31) and again.subheader[0].value == "12 件"
+    # from after to is explained, in Japanese
+    again.date_input(key="date_to").set_value(dt.date(2025, 1, 1)).run()
+    assert again.error and "より後の日付" in again.error[0].value
 
 
 def test_missing_index_shows_japanese_message(tmp_path, monkeypatch):

@@ -113,7 +113,7 @@ def manage_tab(index, role: str, actor: str) -> None:
     if removed:
         st.session_state.adm_sure = False  # the next removal asks again
         st.success(f"削除しました: {ui.md_escape(removed)}")
-    docs = kb_app.documents(kb_app.index_path(), kb_app.version(), role)
+    docs = kb_app.documents(role)
     if not docs:
         st.info("索引に文書がありません。")
         return

@@ -23,19 +23,19 @@ def main() -> None:
     init_state()
     role = kb_app.current_role()
     st.header("Q&A（質問と回答）")
-    known = kb_app.known_sessions(role)
+    titles = {si.number: si.label for si in kb_app.sessions(role)}
     c1, c2, c3 = st.columns([2, 1, 2])
     c1.text_input("回答した話者（自分への質問）", key="qa_answerer", placeholder="例：佐伯")
-    options = sorted(set(known) | ({st.session_state.qa_session} - {None}))
+    options = sorted(set(titles) | ({st.session_state.qa_session} - {None}))
     c2.selectbox("回", [None, *options], key="qa_session",
-                 format_func=lambda v: "すべての回" if v is None else ui.session_label(v))
+                 format_func=lambda v: "すべての回" if v is None else titles.get(v, ui.session_label(v)))
     c3.text_input("キーワード", key="qa_q", placeholder="例：費用")
     answerer = st.session_state.qa_answerer.strip()
     session = st.session_state.qa_session
     query = st.session_state.qa_q.strip()
     st.query_params.from_dict({k: v for k, v in {"answerer": answerer, "q": query,
                                                   "session": str(session) if session else ""}.items() if v})
-    pairs = kb_app.qa_pairs(kb_app.index_path(), kb_app.version(), role, answerer, session, query)
+    pairs = kb_app.qa_pairs(role=role, answerer=answerer, session=session, query=query)
     st.subheader(f"{len(pairs)} 組")
     if not pairs:
         st.warning("条件に合う質問と回答は見つかりませんでした。")
@@ -48,12 +48,7 @@ def main() -> None:
         st.caption(f"先頭の {MAX_SHOWN} 組を表示しています。条件を加えて絞り込んでください。")
     for i, p in enumerate(pairs[:MAX_SHOWN]):
         with st.container(border=True):
-            meta = " ・ ".join(b for b in (ui.session_label(p.session), p.date, p.title) if b)
-            html = f'<div class="kb-meta">{ui.escape(meta)}</div>' + ui.plain_turn_html(p.question, "質問")
-            html += "".join(ui.plain_turn_html(a, "回答") for a in p.answers)
-            if not p.answers:
-                html += '<div class="kb-meta">（回答は記録されていません）</div>'
-            st.html(html)
+            st.html(ui.qa_pair_html(p))
             if st.button("文書で見る", key=f"qa-open-{i}"):
                 st.switch_page(kb_app.PAGES["document"],
                                query_params={"doc": p.doc_id, "seg": str(p.question.order)})

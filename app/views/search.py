@@ -1,13 +1,14 @@
-"""検索: query, filters with facet counts, ranked hits, paging, related turns, CSV export.
+"""検索: query, filters with clickable facet counts, ranked hits, paging, related turns, CSV export.
 
-Every piece of state is mirrored in the URL, so a copied link reproduces the search.
+Every piece of state is mirrored in the URL, so a copied link reproduces the search. A turn the session
+holds twice (subtitles and transcript) is shown once on a page, naming the other record.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import replace
-from html import escape
 
 import kb_app
 import kb_ui as ui
@@ -16,6 +17,9 @@ import streamlit as st
 from indexer import Filters, KbError
 from indexer.models import PART_LABELS, TYPE_LABELS
 from indexer.search import browse
+
+#: The date picker's range (the study group's archive; nothing is dated outside it).
+DATE_MIN, DATE_MAX = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 
 WIDGET_KEYS = ("q", "sessions", "date_from", "date_to", "doc_type", "speaker", "part", "sort", "size")
 
@@ -28,9 +32,22 @@ def init_state() -> None:
     s = ui.state_from_params(params)
     for key in WIDGET_KEYS:
         st.session_state[key] = getattr(s, key)
+    st.session_state.date_from = _date(s.date_from)
+    st.session_state.date_to = _date(s.date_to)
     st.session_state.page = s.page
     st.session_state.rel = s.rel
     st.session_state["_kb_sig"] = None
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _iso(value) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else ""
 
 
 def selected_sessions() -> list[int]:
@@ -39,8 +56,8 @@ def selected_sessions() -> list[int]:
 
 def current_state() -> ui.ViewState:
     ss = st.session_state
-    return ui.ViewState(q=ss.q, page=ss.page, sessions=selected_sessions(), date_from=ss.date_from.strip(),
-                        date_to=ss.date_to.strip(), doc_type=ss.doc_type, speaker=ss.speaker.strip(),
+    return ui.ViewState(q=ss.q, page=ss.page, sessions=selected_sessions(), date_from=_iso(ss.date_from),
+                        date_to=_iso(ss.date_to), doc_type=ss.doc_type, speaker=ss.speaker.strip(),
                         part=ss.part, sort=ss.sort, size=ss.size, rel=ss.get("rel", ""))
 
 
@@ -57,15 +74,23 @@ def open_document(state: ui.ViewState, doc_id: str, order: int | None) -> None:
     st.switch_page(kb_app.PAGES["document"], query_params=params)
 
 
+def session_titles(role: str) -> dict[int, str]:
+    """第N回 and its title (from the catalogue), for the 回 list and the facet counts."""
+    return {s.number: s.label for s in kb_app.sessions(role)}
+
+
 def sidebar(role: str) -> None:
     with st.sidebar:
         st.header("絞り込み")
-        known = kb_app.known_sessions(role)
-        options = sorted(set(known) | set(selected_sessions()))
-        st.multiselect("回", options, key="sessions", format_func=ui.session_label, placeholder="すべての回")
+        titles = session_titles(role)
+        options = sorted(set(titles) | set(selected_sessions()))
+        st.multiselect("回", options, key="sessions", format_func=lambda n: titles.get(n, ui.session_label(n)),
+                       placeholder="すべての回", select_all=False)
         c1, c2 = st.columns(2)
-        c1.text_input("期間（から）", key="date_from", placeholder="2025-01-01")
-        c2.text_input("期間（まで）", key="date_to", placeholder="2025-12-31")
+        c1.date_input("期間（から）", key="date_from", min_value=DATE_MIN, max_value=DATE_MAX, format="YYYY/MM/DD",
+                      help="この日以降の回だけを検索します。空欄なら指定なし。")
+        c2.date_input("期間（まで）", key="date_to", min_value=DATE_MIN, max_value=DATE_MAX, format="YYYY/MM/DD",
+                      help="この日までの回だけを検索します。空欄なら指定なし。")
         st.selectbox("種類", ["", *TYPE_LABELS], key="doc_type", format_func=lambda v: TYPE_LABELS.get(v, "すべて"))
         st.text_input("話者", key="speaker", placeholder="例：北条")
         st.selectbox("パート", ["", *PART_LABELS], key="part", format_func=lambda v: PART_LABELS.get(v, "すべて"))
@@ -75,31 +100,60 @@ def sidebar(role: str) -> None:
 
 
 def check_dates(state: ui.ViewState) -> bool:
-    bad = [d for d in (state.date_from, state.date_to) if d and not ui.DATE_RE.fullmatch(d)]
-    if bad:
-        st.error("期間は 2025-06-17 のように YYYY-MM-DD の形で入力してください。")
-    return not bad
+    if state.date_from and state.date_to and state.date_from > state.date_to:
+        st.error("期間の「から」が「まで」より後の日付になっています。日付を入れ替えてください。")
+        return False
+    return True
 
 
 def filters_of(state: ui.ViewState) -> Filters:
-    return Filters(sessions=state.sessions, date_from=state.date_from, date_to=state.date_to,
+    return Filters(sessions=tuple(state.sessions), date_from=state.date_from, date_to=state.date_to,
                    doc_type=state.doc_type, speaker=state.speaker, part=state.part)
 
 
 def run_search(state: ui.ViewState, role: str, page: int):
-    return kb_app.search(kb_app.index_path(), kb_app.version(), state.q, kb_app.filters_tuple(filters_of(state)),
-                         role, page, state.size, state.sort)
+    return kb_app.search(state.q, filters_of(state), role=role, page=page, size=state.size, sort=state.sort)
+
+
+def apply_facet(key: str, value: str) -> None:
+    """A facet count was clicked: filter by it (or, when it is the filter already, remove the filter)."""
+    ss = st.session_state
+    if key == "session":
+        n = int(value)
+        ss.sessions = [] if selected_sessions() == [n] else [n]
+    elif key == "speaker":
+        ss.speaker = "" if ss.speaker.strip() == value else value
+    else:
+        ss[key] = "" if ss[key] == value else value
+
+
+def facet_filters(res, state: ui.ViewState, role: str) -> None:
+    """The counts of the whole result, by 回・話者・種類・パート; each count is a filter to click (as NDL's)."""
+    titles = session_titles(role)
+    active = {"session": [str(n) for n in state.sessions], "speaker": [state.speaker], "doc_type": [state.doc_type],
+              "part": [state.part]}
+    with st.sidebar:
+        st.header("件数で絞り込む")
+        st.caption("件数を押すと、その条件で絞り込みます（もう一度押すと解除）。")
+        for key, heading in ui.FACET_GROUPS:
+            items = ui.facet_items(res.facets, key, titles)
+            if not items:
+                continue
+            st.markdown(f"**{ui.md_escape(heading)}**")
+            for value, label, count in items:
+                on = value in active[key]
+                st.button(f"{'✓ ' if on else ''}{ui.md_escape(label)}（{count} 件）", key=f"facet-{key}-{value}",
+                          type="tertiary", on_click=apply_facet, args=(key, value))
 
 
 def related_block(state: ui.ViewState, hit, role: str) -> None:
-    rel = kb_app.related(kb_app.index_path(), kb_app.version(), hit.id, role)
+    rel = kb_app.related(hit.id, role=role)
     with st.container(border=True):
         st.markdown("**関連する議論**")
         if not rel:
             st.caption("関連する発言は見つかりませんでした。")
         for r in rel:
-            st.html(ui.hit_header_html(r))
-            st.html(f'<div class="kb-snippet">{escape(r.text[:200] + ("…" if len(r.text) > 200 else ""))}</div>')
+            st.html(ui.related_html(r))
             if st.button("この発言を文書で開く", key=f"relopen-{hit.id}-{r.id}"):
                 open_document(state, r.doc_id, r.order)
 
@@ -108,7 +162,7 @@ def search_view(state: ui.ViewState, role: str) -> None:
     if not state.q.strip():
         st.info("検索語を入力してください。例：内製化、ガバメントクラウド、「費用は下がったか」")
         try:
-            stats = kb_app.stats(kb_app.index_path(), kb_app.version(), role)
+            stats = kb_app.stats(role)
             st.caption(f"検索できる文書 {int(stats['documents'])} 件・発言 {int(stats['turns'])} 件")
         except KbError as e:
             st.error(ui.md_escape(str(e)))
@@ -129,21 +183,12 @@ def search_view(state: ui.ViewState, role: str) -> None:
         for tip in ui.empty_result_tips(state, role):
             st.text(f"・{tip}")
         return
-    with st.expander("件数の内訳（回・話者・種類・パート）"):
-        st.html(ui.facets_html(res.facets))
-    c1, c2 = st.columns([1, 1])
-    c1.download_button("検索結果を CSV でダウンロード", key="csv", file_name="search-results.csv",
-                       mime="text/csv", on_click="ignore",
-                       data=lambda: browse.results_csv(kb_app.kb(), state.q, filters_of(state), role,
-                                                       state.sort).encode("utf-8-sig"))
-    c2.page_link(kb_app.PAGES["trend"], label="この語の推移を見る", icon=":material/trending_up:", query_params={"q": state.q})
-
+    facet_filters(res, state, role)
     first = (res.page - 1) * res.page_size + 1
     st.caption(f"{first}〜{first + len(res.hits) - 1} 件目を表示（{res.page} / {pages} ページ）")
-    for hit in res.hits:
+    for hit, copies in browse.fold_hits(res.hits):
         with st.container(border=True):
-            st.html(ui.hit_header_html(hit))
-            st.html(ui.snippet_html(hit))
+            st.html(ui.hit_html(hit, copies, state.q))
             b1, b2 = st.columns([1, 1])
             if b1.button("文書を開く", key=f"open-{hit.id}"):
                 open_document(state, hit.doc_id, hit.order)
@@ -152,6 +197,11 @@ def search_view(state: ui.ViewState, role: str) -> None:
             if state.rel == hit.id:
                 related_block(state, hit, role)
     pager(res.page, pages)
+    c1, c2 = st.columns([1, 1])
+    c1.download_button("検索結果を CSV でダウンロード", key="csv", file_name="search-results.csv",
+                       mime="text/csv", on_click="ignore",
+                       data=lambda: kb_app.results_csv(state.q, filters_of(state), role=role, sort=state.sort))
+    c2.page_link(kb_app.PAGES["trend"], label="この語の推移を見る", icon=":material/trending_up:", query_params={"q": state.q})
 
 
 def pager(page: int, pages: int) -> None:

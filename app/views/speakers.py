@@ -15,7 +15,7 @@ def main() -> None:
         st.session_state.spk_filter = str(st.query_params.get("name", ""))[:100]
     needle = st.text_input("名前で絞り込み", key="spk_filter", placeholder="例：北条").strip()
     st.query_params.from_dict({"name": needle} if needle else {})
-    rows = kb_app.speakers(kb_app.index_path(), kb_app.version(), role)
+    rows = kb_app.speakers(role)
     shown = [s for s in rows if needle in s.name or any(needle in r for r in s.roles)] if needle else rows
     st.caption(f"話者 {len(shown)} 人（発言数は閲覧できる発言だけを数えています）")
     if not shown:

@@ -1,4 +1,8 @@
-"""推移: how often a query comes up in each session over time, and who spoke about it."""
+"""推移: how often a query comes up in each session over time, and who spoke about it.
+
+The chart has one horizontal bar per session, labelled 第N回 (short, never rotated or cut), in date order
+from the top; the date and the session's title are in the tooltip and in the table beside it.
+"""
 
 from __future__ import annotations
 
@@ -19,17 +23,19 @@ def main() -> None:
     if not q:
         st.info("検索語を入力すると、回ごとの発言数の推移と、その話題を話した人を表示します。")
         return
-    t = kb_app.trend(kb_app.index_path(), kb_app.version(), q, role)
+    t = kb_app.trend(q, role=role)
     st.subheader(f"「{q}」を含む発言 {t.total} 件")
     if t.message:
         st.info(ui.md_escape(t.message))
     if not t.points or t.total == 0:
         st.warning("この語を含む発言は見つかりませんでした。別の言い方や、語を減らして試してみてください。")
         return
-    labels = [f"{ui.session_label(p.session)}{f'（{p.date}）' if p.date else ''}"
-              for p in t.points]
-    df = pd.DataFrame({"回": labels, "発言数": [p.count for p in t.points]})
-    st.bar_chart(df, x="回", y="発言数", sort=False)
+    titles = {s.number: s.title for s in kb_app.sessions(role)}
+    df = pd.DataFrame({"回": [ui.session_label(p.session) for p in t.points],
+                       "日付": [p.date or "不明" for p in t.points],
+                       "テーマ": [titles.get(p.session, "") or "—" for p in t.points],
+                       "発言数": [p.count for p in t.points]})
+    st.vega_lite_chart(df, ui.trend_chart_spec(len(df)), width="stretch")
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**回ごとの発言数**")

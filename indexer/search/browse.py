@@ -204,6 +204,24 @@ def merge_copied_pairs(pairs: list[QAPair]) -> list[QAPair]:
     return out
 
 
+def matching_turns(kb: KnowledgeBase, doc: Document, query: str, role: str = "public") -> list[int]:
+    """The orders of the turns of `doc` (as the role sees it) that a search for `query` finds, in document
+    order: the document page's next/previous hit."""
+    check_role(role)
+    if not query or not query.strip():
+        return []
+    found: set[str] = set()
+    f = Filters(sessions=(int(doc.session),)) if doc.session is not None else None
+    page = 1
+    while True:
+        res = kb.search(query, f, role=role, page=page, page_size=100)
+        found.update(h.id for h in res.hits if h.doc_id == doc.id)
+        if not res.hits or page * 100 >= res.total or page >= 50:
+            break
+        page += 1
+    return [s.order for s in doc.segments if doc.segment_id(s.order) in found]
+
+
 # -- turns one session holds twice -----------------------------------------------------------------
 def fold_hits(hits: list[Hit]) -> list[tuple[Hit, list[Copy]]]:
     """Hits in their order, a hit that copies an earlier one of its session (subtitles and transcript)
