@@ -516,25 +516,6 @@ def speaker_link_html(name: str, role: str = "") -> str:
 
     >>> speaker_link_html("佐伯一郎", "ゲスト")
     '<a class="kb-speaker" href="qa?answerer=%E4%BD%90%E4%BC%AF%E4%B8%80%E9%83%8E" target="_self" title="佐伯一郎の発言と質疑">佐伯一郎（ゲスト）</a>'
-    >>> speaker_link_html("", "司会"), speaker_link_html("<b>", "")[-11:]
-    ('司会', '&lt;b&gt;</a>')
-    """
-    from urllib.parse import quote
-
-    label = escape(speaker_label(name, role))
-    if not name:
-        return label
-    href = "qa?answerer=" + quote(name, safe="")
-    return (f'<a class="kb-speaker" href="{escape(href)}" target="_self" title="{escape(name)}の発言と質疑">'
-            f"{label}</a>")
-
-
-def speaker_link_html(name: str, role: str = "") -> str:
-    """A speaker's name (with the role written with it) as a link to that speaker's page of the Q&A view:
-    the questions they answered and every turn of theirs (`qa?answerer=<name>`). Plain text without a name.
-
-    >>> speaker_link_html("佐伯一郎", "ゲスト")
-    '<a class="kb-speaker" href="qa?answerer=%E4%BD%90%E4%BC%AF%E4%B8%80%E9%83%8E" target="_self" title="佐伯一郎の発言と質疑">佐伯一郎（ゲスト）</a>'
     >>> speaker_link_html("", "司会"), speaker_link_html("<b>", "")[-13:]
     ('司会', '&lt;b&gt;</a>')
     """
