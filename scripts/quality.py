@@ -7,11 +7,14 @@ each `corpus.jsonl` + `queries.jsonl` (the dev split). Engines:
 - `fts5_trigram`: SQLite FTS5, `tokenize='trigram'`, the question's trigrams ORed, ranked by bm25()
   (questions shorter than 3 characters: LIKE, unranked).
 - `bm25_fugashi`: Okapi BM25 (k1=1.2, b=0.75, Lucene idf) over fugashi (unidic-lite) surface tokens.
+- `groonga_mecab`: Groonga with its MeCab tokenizer (`indexer.bench.groonga`): the question's nouns by
+  Groonga's own MeCab ANDed, the first page filled from an OR when fewer than 10 match, scored with
+  `scorer_tf_idf` (skipped, with how to install it, when `groonga` is missing).
 - `kb 1` … `kb 9`: the product (`indexer.bench.evaluate`: its import, index and `KnowledgeBase.search`),
   as a cumulative ablation of its ranking steps, every step on the same index (built once per
   benchmark); `kb 9` is the shipped configuration, `RankParams()`.
 
-Usage: python scripts/quality.py [--only jsquad_retrieval] [--engines fts5,bm25,kb] [--limit-queries N]
+Usage: python scripts/quality.py [--only jsquad_retrieval] [--engines fts5,bm25,groonga,kb] [--limit-queries N]
 (no options: every benchmark, every engine and step, full dev splits; progress on stderr).
 """
 
@@ -22,19 +25,23 @@ import datetime as dt
 import json
 import os
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from indexer.bench import groonga  # noqa: E402
 from indexer.bench.baselines import Bm25Fugashi, Fts5Trigram  # noqa: E402
 from indexer.bench.evaluate import ANSWER_K, Variant, evaluate, evaluate_variants  # noqa: E402
 from indexer.bench.speed import machine_note as bench_machine_note  # noqa: E402
 from indexer.search.ranking import RankParams  # noqa: E402
 
 BENCHMARKS = ("jsquad_retrieval", "jaquad_retrieval", "tokyo_assembly_qa")
-ENGINES = {"fts5": "fts5_trigram", "bm25": "bm25_fugashi", "kb": "kb (ablation steps 1–7)"}
+ENGINES = {"fts5": "fts5_trigram", "bm25": "bm25_fugashi", "groonga": "groonga_mecab", "kb": "kb (ablation steps 1–7)"}
 K = 10
 
 # Cumulative ablation of the product's ranking, all on one index per benchmark.
@@ -115,12 +122,29 @@ def summary(bench: str, label: str, r: dict) -> str:
 
 
 # -- running -------------------------------------------------------------------------------------------
+@contextmanager
+def baseline(engine: str, corpus: list[dict]) -> Iterator:
+    """The baseline `engine` built over `corpus`: a callable question → ranked ids (closed afterwards)."""
+    if engine != "groonga":
+        yield Fts5Trigram(corpus) if engine == "fts5" else Bm25Fugashi(corpus)
+        return
+    with tempfile.TemporaryDirectory(prefix="kb-quality-groonga-") as tmp:
+        analyser = groonga.Analyser()
+        try:
+            search = groonga.GroongaSearch(groonga.build(corpus, Path(tmp), groonga.CONFIGS["groonga_mecab"]), analyser)
+            try:
+                yield search
+            finally:
+                search.close()
+        finally:
+            analyser.close()
+
+
 def run_baseline(engine: str, corpus_path: Path, queries_path: Path, limit: int | None) -> dict:
     t0 = time.perf_counter()
-    corpus = read_corpus(corpus_path)
-    fn = Fts5Trigram(corpus) if engine == "fts5" else Bm25Fugashi(corpus)
-    build = time.perf_counter() - t0
-    res = evaluate(corpus_path, queries_path, k=K, limit=limit, search_fn=fn)
+    with baseline(engine, read_corpus(corpus_path)) as fn:
+        build = time.perf_counter() - t0
+        res = evaluate(corpus_path, queries_path, k=K, limit=limit, search_fn=fn)
     res["build_seconds"] = round(build, 2)
     res["seconds"] = round(time.perf_counter() - t0, 1)
     return res
@@ -241,7 +265,11 @@ def write_markdown(path: Path, results: dict, limit: int | None, total_seconds: 
         + "; ".join(times) + ".",
         "- Baselines: `fts5_trigram` = SQLite FTS5 `tokenize='trigram'` over title + text, the question's distinct "
         "trigrams ORed, ranked by `bm25()`; `bm25_fugashi` = Okapi BM25 (k1 = 1.2, b = 0.75, Lucene idf) over "
-        "fugashi/unidic-lite surface tokens of title + text. `kb` steps = `kb eval`'s path "
+        "fugashi/unidic-lite surface tokens of title + text; `groonga_mecab` = Groonga 13, `TokenMecab` "
+        "(naist-jdic) and `NormalizerNFKC150` over title + text, the question's nouns (Groonga's own MeCab; not "
+        "pronouns, suffixes or dependent nouns) ANDed, the first page filled from the same nouns ORed when fewer "
+        "than 10 match, ranked by `scorer_tf_idf(title) || scorer_tf_idf(text)` (`indexer/bench/groonga.py`). "
+        "`kb` steps = `kb eval`'s path "
         "(temporary data directory filled by `indexer.archive.import_jsonl`, as `kb import`, queries through "
         "`KnowledgeBase(index, params).search(role=\"secretariat\")`, "
         "via `indexer.bench.evaluate.evaluate_variants`).",
@@ -255,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path(os.environ.get("KB_SHARED_DATA") or ROOT.parent / "shared" / "data"))
     p.add_argument("--only", choices=BENCHMARKS, action="append", help="run this benchmark only (repeatable)")
-    p.add_argument("--engines", default="fts5,bm25,kb", help="comma-separated: fts5, bm25, kb")
+    p.add_argument("--engines", default="fts5,bm25,groonga,kb", help="comma-separated: fts5, bm25, groonga, kb")
     p.add_argument("--limit-queries", type=int, default=None)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "quality.md")
     p.add_argument("--no-write", action="store_true", help="print the results, do not write the Markdown")
@@ -264,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         p.error(f"unknown engine(s): {', '.join(unknown)}")
+    if "groonga" in engines and (why := groonga.missing()) is not None:
+        log(f"{why}: groonga_mecab is skipped")
+        engines.remove("groonga")
     t0 = time.perf_counter()
     results: dict[str, dict[str, dict]] = {}
     for bench in args.only or BENCHMARKS:
