@@ -6,6 +6,11 @@ and visibility checks happen in the library. Everything rendered as HTML is esca
 
 The role comes only from the login (`kb_app.current_role()` → `auth.current_role()`); nothing in
 the URL can raise it. The 管理 page is registered only for the secretariat (and checks again).
+
+`streamlit run` finds `app = st.App(...)` at the end of this file and serves it as Streamlit's ASGI app: the
+pages (this file, run as `__main__` for every page view) plus the two routes that set and clear the login
+cookie (`auth_routes.py`). Run as a plain script (AppTest), the pages work the same; a login then lasts as
+long as the browser session.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ def main() -> None:
     except KbError as e:
         st.error("索引を開けません。事務局の方は `kb index corpus` を実行して索引を作成してください。")
         st.caption(ui.md_escape(str(e)))
+        auth.sync_cookie()
         return
     try:
         page.run()
@@ -67,6 +73,15 @@ def main() -> None:
     except Exception:  # never show a traceback to members (st.rerun/st.stop are BaseExceptions)
         log.exception("unexpected error")
         st.error("予期しないエラーが発生しました。時間をおいてもう一度お試しください。続く場合は事務局にご連絡ください。")
+    # A run that ends here (no page switch): the page to go back to after logging in, and the login cookie.
+    auth.remember_page(st.session_state.get("_kb_view"), st.query_params.to_dict())
+    auth.sync_cookie()
 
 
-main()
+if __name__ == "__main__":  # a page view: Streamlit runs this file as __main__ for every run (AppTest too)
+    main()
+else:  # imported by `streamlit run app/streamlit_app.py` (or `kb serve`): Streamlit's ASGI app, which serves
+    # these pages and, beside them, the login cookie's routes (auth_routes.py: Set-Cookie needs an HTTP answer)
+    import auth_routes  # noqa: E402
+
+    app = st.App(__file__, routes=auth_routes.ROUTES)

@@ -111,7 +111,8 @@ def login(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
     at.switch_page("views/login.py").run()
     assert not at.exception, at.exception
     submit_login(at, name, password)
-    assert any(f"ログイン中: {name}" in s.value for s in at.success), [e.value for e in at.error]
+    # logged in (and back on the page shown before the ログイン page)
+    assert any(f"ログイン中: {name}" in c.value for c in at.sidebar.caption), [e.value for e in at.error]
     return at
 
 
