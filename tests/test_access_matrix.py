@@ -111,10 +111,30 @@ def _without(obj, *keys):
     return obj
 
 
+ECHO = ("query", "message", "notes", "suggestions")  # where a search says the query's own words back
+
+
+def _echoes(obj):
+    """Every dict of `obj` (at any depth) that carries a query."""
+    if isinstance(obj, dict):
+        if "query" in obj:
+            yield obj
+        for v in obj.values():
+            yield from _echoes(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _echoes(v)
+
+
 def _no_markers(obj) -> None:
-    """No marker anywhere in `obj` (but the echo of the query itself)."""
-    text = json.dumps(_without(_plain(obj), "query"), ensure_ascii=False)
+    """No marker anywhere in `obj`, except a marker the query itself holds, said back in the query and in
+    the notes and suggestions that name its words (「カワセミ」を含む発言は見つかりませんでした)."""
+    plain = _plain(obj)
+    text = json.dumps(_without(plain, *ECHO), ensure_ascii=False)
     assert not [m for m in MARKERS if m in text], text[:500]
+    for res in _echoes(plain):
+        said = json.dumps([res.get(k) for k in ECHO[1:]], ensure_ascii=False)
+        assert not [m for m in MARKERS if m in said and m not in str(res["query"])], said[:500]
 
 
 def _search(kb, q, role, **kw):
