@@ -361,6 +361,27 @@ def test_cli_user_lifecycle(tmp_path, monkeypatch):
     assert "登録されているユーザーはいません" in _kb(index, "user", "list")[1]
 
 
+def test_cli_user_speaker_link(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_USER", "jimukyoku")
+    index, data = tmp_path / "data" / "index", tmp_path / "data"
+    code, out, _ = _kb(index, "user", "add", "saeki", "--role", "member", "--speaker", "佐伯 一郎",
+                       "--password-stdin", stdin=PASSWORD)
+    assert code == 0 and "話者「佐伯一郎」" in out
+    assert accounts.get_account(data, "saeki").speaker == "佐伯一郎"
+    code, out, _ = _kb(index, "user", "link", "saeki", "佐伯隆之")
+    assert code == 0 and "佐伯隆之" in out and accounts.get_account(data, "saeki").speaker == "佐伯隆之"
+    assert "話者 佐伯隆之" in _kb(index, "user", "list")[1]
+    assert json.loads(_kb(index, "user", "list", "--json")[1])[0]["speaker"] == "佐伯隆之"
+    code, out, _ = _kb(index, "user", "link", "saeki", "")
+    assert code == 0 and "解除" in out and accounts.get_account(data, "saeki").speaker == ""
+    code, _, err = _kb(index, "user", "link", "nobody", "佐伯")
+    assert code == 1 and "登録されていません" in err
+    audit = [(e["actor"], e["action"], e["detail"]) for e in entries(data) if e["action"].startswith("user_")]
+    assert audit == [("jimukyoku", "user_add", "name=saeki role=member speaker=佐伯一郎"),
+                     ("jimukyoku", "user_link", "name=saeki speaker=佐伯隆之"),
+                     ("jimukyoku", "user_link", "name=saeki speaker=")]
+
+
 @pytest.mark.parametrize("args, stdin, message", [
     (["add", "a b", "--role", "member", "--password-stdin"], PASSWORD, "空白"),
     (["add", "x" * 65, "--role", "member", "--password-stdin"], PASSWORD, "64"),

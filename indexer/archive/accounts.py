@@ -304,8 +304,11 @@ def remove_user(data_dir: str | Path, name: str) -> None:
         _drop_sessions(data_dir, lambda e: e.get("name") == name)
 
 
-def link_speaker(data_dir: str | Path, name: str, speaker: str) -> Account:
-    """Link an account to a speaker name (`speaker` "" removes the link); its sessions go on."""
+def link_speaker(data_dir: str | Path, name: str, speaker: str, actor: str | None = None) -> Account:
+    """Link an account to a speaker name (`speaker` "" removes the link); its sessions go on. With `actor`,
+    the change is written to the audit log (`user_link`)."""
+    from indexer.archive.audit import record
+
     data_dir = Path(data_dir)
     name, speaker = check_name(name), check_speaker(speaker)
     with _locked(data_dir):
@@ -318,7 +321,10 @@ def link_speaker(data_dir: str | Path, name: str, speaker: str) -> Account:
             users[name].pop("speaker", None)
         users[name]["updated"] = _now_iso()
         _save_users(data_dir, users)
-        return _account(name, users[name])
+        account = _account(name, users[name])
+    if actor:
+        record(data_dir, actor, "user_link", detail=f"name={name} speaker={speaker}")
+    return account
 
 
 def set_password(data_dir: str | Path, name: str, password: str) -> None:

@@ -188,58 +188,67 @@ def _kept_overrides(existing: dict, form: dict) -> tuple[dict, list[str]]:
 def plan_uploads(data: DataDir, files: list[tuple[str, bytes]], overrides: dict | None = None,
                  index: Index | None = None) -> list[UploadPlan]:
     """Read every uploaded file (nothing is written) and decide its id and status; a file that cannot be
-    read raises IngestError with its name."""
-    from indexer.ingest.jsonl import documents_from_jsonl
-    from indexer.ingest.loading import load_document
+    read, or two files giving one id, raise IngestError (in Japanese, with the file's name)."""
+    plans, errors = preview_uploads(data, files, overrides, index)
+    if errors:
+        raise IngestError(errors[0])
+    return plans
 
+
+def preview_uploads(data: DataDir, files: list[tuple[str, bytes]], overrides: dict | None = None,
+                    index: Index | None = None) -> tuple[list[UploadPlan], list[str]]:
+    """`plan_uploads` for the 管理 page: the plans of the files that can be read, and a message per problem
+    (a file that cannot be read, two files with one id). Nothing is written."""
     form = {k: v for k, v in (overrides or {}).items() if v not in (None, "")}
     base = upload_catalogue(data)
     stored = stored_sources(data.root)[0]
     plans: list[UploadPlan] = []
+    errors: list[str] = []
     for raw_name, content in files:
-        name = _checked_name(raw_name)
         try:
-            if is_jsonl(name):
-                with staged_upload(data, name, content) as path:
-                    docs = documents_from_jsonl(path, default_visibility=form.get("visibility") or "public")
-                if not docs:
-                    raise IngestError("取り込む発言がありません。")
-                plans.append(UploadPlan(name, content, {"visibility": form.get("visibility") or "public"},
-                                        ({}, ""), docs, "import"))
-                continue
-            same = _same_bytes(stored, sha256(content))
-            if same is not None:  # the very bytes of a kept source: read them as they were first read
-                name = _checked_name(str(same.meta.get("name") or name))
-            pinned = ((dict(same.meta.get("catalogue_meta") or {}), str(same.meta.get("default_id") or ""))
-                      if same is not None else None)
-            if pinned is not None and not pinned[1]:
-                pinned = (pinned[0], same.doc_ids[0])
-            chosen = {**(same.meta.get("overrides") or {}), **form} if same is not None else dict(form)
-            if pinned is None:
-                pinned = _catalogue_entry(base, name, str(form.get("session", ""))) or ({}, Path(name).stem)
-            cat = UploadCatalogue(base, {name: pinned})
-            doc = load_document(Path(name), cat, chosen, data=content)
-            existing = index.document_meta(doc.id) if index is not None else None
-            kept: list[str] = []
-            if existing and existing.get("fingerprint") != doc.fingerprint:
-                keep, kept = _kept_overrides(existing, form)
-                if keep:
-                    chosen = {**chosen, **keep}
-                    doc = load_document(Path(name), cat, chosen, data=content)
-            status = "new" if not existing else (
-                "unchanged" if existing.get("fingerprint") == doc.fingerprint else "replace")
-            plans.append(UploadPlan(name, content, chosen, pinned, [doc], status, kept if status == "replace" else [],
-                                    existing))
+            plans.append(_plan_one(data, _checked_name(raw_name), content, form, base, stored, index))
         except IngestError as e:
-            raise IngestError(f"{name}: {e}") from None
+            errors.append(f"{safe_upload_name(raw_name)}: {e}")
     seen: dict[str, str] = {}
     for plan in plans:
         for d in plan.docs:
             if d.id in seen and seen[d.id] != plan.name:
-                raise IngestError(f"文書 ID「{d.id}」が {seen[d.id]} と {plan.name} で重複しています。"
-                                  "どちらかの文書 ID を指定し直してください。")
+                errors.append(f"文書 ID「{d.id}」が {seen[d.id]} と {plan.name} で重複しています。"
+                              "どちらかの文書 ID を指定し直してください。")
             seen[d.id] = plan.name
-    return plans
+    return plans, errors
+
+
+def _plan_one(data: DataDir, name: str, content: bytes, form: dict, base: Catalogue, stored: list[StoredSource],
+              index: Index | None) -> UploadPlan:
+    from indexer.ingest.jsonl import documents_from_jsonl
+    from indexer.ingest.loading import load_document
+
+    if is_jsonl(name):
+        with staged_upload(data, name, content) as path:
+            docs = documents_from_jsonl(path, default_visibility=form.get("visibility") or "public")
+        if not docs:
+            raise IngestError("取り込む発言がありません。")
+        return UploadPlan(name, content, {"visibility": form.get("visibility") or "public"}, ({}, ""), docs, "import")
+    same = _same_bytes(stored, sha256(content))
+    if same is not None:  # the very bytes of a kept source: read them as they were first read
+        name = _checked_name(str(same.meta.get("name") or name))
+        pinned = (dict(same.meta.get("catalogue_meta") or {}), str(same.meta.get("default_id") or same.doc_ids[0]))
+        chosen = {**(same.meta.get("overrides") or {}), **form}
+    else:
+        pinned = _catalogue_entry(base, name, str(form.get("session", ""))) or ({}, Path(name).stem)
+        chosen = dict(form)
+    cat = UploadCatalogue(base, {name: pinned})
+    doc = load_document(Path(name), cat, chosen, data=content)
+    existing = index.document_meta(doc.id) if index is not None else None
+    kept: list[str] = []
+    if existing and existing.get("fingerprint") != doc.fingerprint:
+        keep, kept = _kept_overrides(existing, form)
+        if keep:
+            chosen = {**chosen, **keep}
+            doc = load_document(Path(name), cat, chosen, data=content)
+    status = "new" if not existing else ("unchanged" if existing.get("fingerprint") == doc.fingerprint else "replace")
+    return UploadPlan(name, content, chosen, pinned, [doc], status, kept if status == "replace" else [], existing)
 
 
 def publish_uploads(data: DataDir, files: list[tuple[str, bytes]], overrides: dict | None = None,
