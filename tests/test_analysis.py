@@ -7,7 +7,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.index.counting import bigram_counts, reading_counts, term_counter, text_counts
+from indexer.index.counting import (
+    bigram_counts,
+    bigram_length,
+    bigram_postings,
+    bigram_terms,
+    bigram_text,
+    reading_counts,
+    reading_terms,
+    term_lister,
+    text_counts,
+    text_terms,
+)
 from indexer.text.analysis import (
     analyze,
     bigram_analyzer,
@@ -135,10 +146,31 @@ def test_fast_counts_equal_the_analyzers_on_any_text(text):
     _assert_fast_path_agrees(text)
 
 
-def test_term_counter_knows_only_this_modules_analyzers():
+def test_term_lister_knows_only_this_modules_analyzers():
     from whoosh.analysis import StandardAnalyzer
 
-    assert term_counter(japanese_analyzer()) is text_counts
-    assert term_counter(reading_analyzer()) is reading_counts
-    assert term_counter(bigram_analyzer()) is bigram_counts
-    assert term_counter(StandardAnalyzer()) is None
+    assert term_lister(japanese_analyzer()) is text_terms
+    assert term_lister(reading_analyzer()) is reading_terms
+    assert term_lister(bigram_analyzer()) is bigram_terms
+    assert term_lister(StandardAnalyzer()) is None
+
+
+def test_text_terms_are_the_analyzers_tokens_in_order():
+    for text in FAST_CASES:
+        assert text_terms(text) == [t.text for t in japanese_analyzer()(text)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("内製化をクラウドｸﾗｳﾄﾞＤＸdx　 \n。①㈱々ーAZ𠮷")), max_size=40),
+                max_size=5))
+def test_bigram_postings_of_many_texts_count_each_texts_bigrams(texts):
+    docnums = [3 * i + 1 for i in range(len(texts))]
+    names, tids, docs, freqs = bigram_postings(docnums, [bigram_text(t) for t in texts])
+    got: dict[int, dict[str, int]] = {}
+    for tid, doc, freq in zip(tids.tolist(), docs.tolist(), freqs.tolist(), strict=True):
+        got.setdefault(doc, {})[names[tid]] = freq
+    want = {d: bigram_counts(t) for d, t in zip(docnums, texts, strict=True) if bigram_counts(t)}
+    assert got == want
+    pairs = list(zip(tids.tolist(), docs.tolist(), strict=True))
+    assert names == sorted(names) and pairs == sorted(pairs)
+    assert [bigram_length(bigram_text(t)) for t in texts] == [sum(bigram_counts(t).values()) for t in texts]

@@ -1,7 +1,9 @@
-"""The indexing fast path: the analyzers' terms as counts, without Token objects.
+"""The indexing fast path: the analyzers' terms as plain lists, without Token objects.
 
 The same analysis as `indexer.text.analysis`'s analyzers (a large archive is indexed several times
-faster); tests/test_counting.py checks they agree on any text. The bulk writer uses it.
+faster); tests/test_analysis.py checks they agree on any text. The bulk writer takes each passage's
+terms as lists (`term_lister`) and counts them per segment with NumPy; the character bigrams of a
+whole segment are cut and counted with NumPy at once (`bigram_postings`).
 
 >>> text_counts("内製化を進めた内製")
 {'内製': 2, '化': 1, '進める': 1}
@@ -14,9 +16,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
+import numpy as np
+
 from indexer.text.analysis import (
     COMPOUND_MAX,
     COMPOUND_POS,
+    CONTENT_RUN,
     base_form,
     bigram_analyzer,
     chunks,
@@ -35,66 +40,89 @@ _local = threading.local()
 _ROW_CACHE_LIMIT = 500_000
 
 
-def _row_terms(row: str) -> tuple[str | None, str, bool]:
-    """(text term or None for a stop word, reading, part of a compound?) of one line of tagger output."""
-    surface, tag, base, reading = (row.split("\t") + ["", "", ""])[:4]
-    base = base_form(base, surface)
-    reading = "" if reading == "*" else reading
-    word = None if is_stop(tag, base) else fold_long_vowel(base.lower())
-    return word, reading, tag in COMPOUND_POS and bool(reading)
+class _Rows(dict):
+    """Tagger line → (text term or None for a stop word, reading, part of a compound?), analysed once."""
+
+    def __missing__(self, row: str) -> tuple[str | None, str, bool] | None:
+        if not row:
+            return None  # the empty lines that end a chunk: skipped
+        surface, tag, base, reading = (row.split("\t") + ["", "", ""])[:4]
+        base = base_form(base, surface)
+        reading = "" if reading == "*" else reading
+        word = None if is_stop(tag, base) else fold_long_vowel(base.lower())
+        value = self[row] = (word, reading, tag in COMPOUND_POS and bool(reading))
+        return value
 
 
-def _count_terms(text: str) -> tuple[dict[str, int], dict[str, int]]:
-    words: dict[str, int] = {}
-    readings: dict[str, int] = {}
-    parse = tagger().parse
+def _rows() -> _Rows:
     cache = getattr(_local, "rows", None)  # tagger lines repeat (Zipf): analyse each distinct one once
     if cache is None or len(cache) > _ROW_CACHE_LIMIT:
-        cache = _local.rows = {}
+        cache = _local.rows = _Rows()
+    return cache
+
+
+def _terms(text: str) -> tuple[list[str], list[str]]:
+    words: list[str] = []
+    readings: list[str] = []
+    parse = tagger().parse
+    lookup = _rows().__getitem__
     run: list[str] = []  # readings of the current noun run (CompoundReadingFilter)
     for _, chunk in chunks(fold_text(text or "")):
-        for row in parse(chunk).split("\n"):
-            if not row:
+        for info in map(lookup, parse(chunk).split("\n")):
+            if info is None:
                 continue
-            try:
-                word, reading, joins = cache[row]
-            except KeyError:
-                word, reading, joins = cache[row] = _row_terms(row)
+            word, reading, joins = info
             if joins:
                 run.append(reading)
-            else:
-                if 1 < len(run) <= COMPOUND_MAX:
-                    whole = "".join(run)
-                    readings[whole] = readings.get(whole, 0) + 1
+            elif run:
+                if len(run) > 1 and len(run) <= COMPOUND_MAX:
+                    readings.append("".join(run))
                 run = []
-            if word is None:
-                continue
-            words[word] = words.get(word, 0) + 1
-            if reading:
-                readings[reading] = readings.get(reading, 0) + 1
+            if word is not None:
+                words.append(word)
+                if reading:
+                    readings.append(reading)
     if 1 < len(run) <= COMPOUND_MAX:
-        whole = "".join(run)
-        readings[whole] = readings.get(whole, 0) + 1
+        readings.append("".join(run))
     return words, readings
 
 
-def term_counts(text: str) -> tuple[dict[str, int], dict[str, int]]:
-    """Counts of the terms `japanese_analyzer` and `reading_analyzer` give for `text` (one tagging).
+def terms(text: str) -> tuple[list[str], list[str]]:
+    """The terms `japanese_analyzer` and `reading_analyzer` give for `text` (one tagging for both).
 
-    >>> term_counts("内製化を進めた内製")
-    ({'内製': 2, '化': 1, '進める': 1}, {'ナイセイ': 2, 'カ': 1, 'ナイセイカ': 1, 'ススメ': 1})
+    >>> terms("内製化を進めた内製")
+    (['内製', '化', '進める', '内製'], ['ナイセイ', 'カ', 'ナイセイカ', 'ススメ', 'ナイセイ'])
     """
-    return remembered("counts", 4, _count_terms, text)  # a passage's text and reading fields: one tagging
+    return remembered("terms", 4, _terms, text)  # a passage's text and reading fields: one tagging
+
+
+def text_terms(text: str) -> list[str]:
+    """The terms `japanese_analyzer` gives for `text`, in order."""
+    return terms(text)[0]
+
+
+def reading_terms(text: str) -> list[str]:
+    """The terms `reading_analyzer` gives for `text`."""
+    return terms(text)[1]
+
+
+def bigram_terms(text: str) -> list[str]:
+    """The terms `bigram_analyzer` gives for `text`.
+
+    >>> bigram_terms("内製と内製")
+    ['内製', '製と', 'と内', '内製']
+    """
+    return [g for run in content_runs(text) for g in map(operator.add, run[:-1], run[1:])]
 
 
 def text_counts(text: str) -> dict[str, int]:
     """Counts of the terms `japanese_analyzer` gives for `text`."""
-    return term_counts(text)[0]
+    return dict(Counter(text_terms(text)))
 
 
 def reading_counts(text: str) -> dict[str, int]:
     """Counts of the terms `reading_analyzer` gives for `text`."""
-    return term_counts(text)[1]
+    return dict(Counter(reading_terms(text)))
 
 
 def bigram_counts(text: str) -> dict[str, int]:
@@ -103,16 +131,88 @@ def bigram_counts(text: str) -> dict[str, int]:
     >>> bigram_counts("内製と内製")
     {'内製': 2, '製と': 1, 'と内': 1}
     """
-    out: Counter[str] = Counter()
-    for run in content_runs(text):
-        out.update(map(operator.add, run[:-1], run[1:]))
-    return dict(out)
+    return dict(Counter(bigram_terms(text)))
 
 
-def term_counter(analyzer) -> Callable[[str], dict[str, int]] | None:
-    """The fast counting function equivalent to `analyzer`, if it is one of this module's analyzers."""
-    for known, counter in ((japanese_analyzer(), text_counts), (reading_analyzer(), reading_counts),
-                           (bigram_analyzer(), bigram_counts)):
+def term_lister(analyzer) -> Callable[[str], list[str]] | None:
+    """The fast function listing the terms `analyzer` gives, if it is one of this module's analyzers."""
+    for known, lister in ((japanese_analyzer(), text_terms), (reading_analyzer(), reading_terms),
+                          (bigram_analyzer(), bigram_terms)):
         if analyzer == known:
-            return counter
+            return lister
     return None
+
+
+# -- character bigrams of many texts at once ------------------------------------------------------------
+#: Code point ranges of the characters bigrams are cut from (`analysis.content_runs`'s class), inclusive.
+_CONTENT_RANGES = ((0x30, 0x39), (0x61, 0x7A), (0x3041, 0x3096), (0x30A1, 0x30FA), (0x30FC, 0x30FC),
+                   (0x3400, 0x9FFF), (0xF900, 0xFAFF), (0x3005, 0x3006))
+#: Bits of a docnum in a (term, docnum) key: a segment holds fewer than 4 M records (a build process writes
+#: at most 8 M characters).
+DOC_BITS = 22
+_CODE_BITS = 21  # a code point
+
+
+def bigram_text(text: str) -> str:
+    """What the bigram field cuts its bigrams from: the text folded and lower-cased."""
+    return fold_text(text or "").lower()
+
+
+def _is_content(cps: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(cps), dtype=bool)
+    for lo, hi in _CONTENT_RANGES:
+        out |= (cps >= lo) & (cps <= hi)
+    return out
+
+
+def count_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of an integer array, sorted, and how often each occurs (`np.unique`'s result,
+    from a stable sort: faster on these keys).
+
+    >>> [a.tolist() for a in count_keys(np.array([5, 3, 5, 5], dtype=np.uint64))]
+    [[3, 5], [1, 3]]
+    """
+    if not len(keys):
+        return keys, np.zeros(0, dtype=np.int64)
+    ordered = np.sort(keys, kind="stable")
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    return ordered[starts], np.diff(np.append(starts, len(ordered)))
+
+
+def bigram_postings(docnums: list[int], texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The bigram field's postings of many records at once: (terms, term number, docnum, frequency) sorted
+    by term then docnum; `texts` are the records' `bigram_text`.
+
+    >>> terms_, tids, docs, freqs = bigram_postings([0, 1], ["内製と内製", "内製"])
+    >>> terms_, tids.tolist(), docs.tolist(), freqs.tolist()
+    (['と内', '内製', '製と'], [0, 1, 1, 2], [0, 0, 1, 0], [1, 2, 1, 1])
+    """
+    if docnums and max(docnums) >= 1 << DOC_BITS:
+        raise ValueError("too many records in one segment for bigram_postings")
+    joined = "\n".join(texts)  # a newline is not a content character: no bigram spans two records
+    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    content = _is_content(cps)
+    pairs = content[:-1] & content[1:]
+    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
+    doc_of = np.repeat(np.asarray(docnums, dtype=np.uint32), sizes)[: len(pairs)][pairs].astype(np.uint64)
+    wide = cps.astype(np.uint64)
+    codes = ((wide[:-1] << np.uint64(_CODE_BITS)) | wide[1:])[pairs]  # code point order = string order
+    keys, freqs = count_keys((codes << np.uint64(DOC_BITS)) | doc_of)
+    codes = keys >> np.uint64(DOC_BITS)
+    docs = (keys & np.uint64((1 << DOC_BITS) - 1)).astype(np.int32)
+    new_term = np.concatenate(([True], codes[1:] != codes[:-1])) if len(codes) else np.zeros(0, dtype=bool)
+    uniq = codes[new_term]
+    tids = np.cumsum(new_term, dtype=np.int64) - 1
+    first, second = (uniq >> np.uint64(_CODE_BITS)).tolist(), (uniq & np.uint64((1 << _CODE_BITS) - 1)).tolist()
+    names = [chr(a) + chr(b) for a, b in zip(first, second, strict=True)]
+    return names, tids.astype(np.int32), docs, freqs.astype(np.int32)
+
+
+def bigram_length(text: str) -> int:
+    """The number of bigrams in a `bigram_text` (the field's length of the record).
+
+    >>> bigram_length("内製と内製。dx")
+    5
+    """
+    runs = CONTENT_RUN.findall(text)
+    return sum(map(len, runs)) - len(runs)

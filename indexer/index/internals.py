@@ -17,7 +17,6 @@ Readers take a *leaf* reader (one of `reader.leaf_readers()`); a leaf that is no
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -172,10 +171,17 @@ def field_writer_handles(fw: FieldWriter) -> tuple[bytes, StructFile, OrderedHas
     return pack_ushort(fw._fieldid), fw._postfile, fw._tindex
 
 
-def term_info_packer() -> Callable[..., bytes]:
-    """`struct.pack` of W3TermInfo's fixed part: (flags, weight, doc frequency, min length byte,
-    max length byte, max weight, first docnum, last docnum)."""
-    return W3TermInfo._struct.pack
+#: W3TermInfo's fixed part ("!BfIBBfII") then, for postings not inlined, their offset ("!q") and length ("!i").
+_TERM_INFO = np.dtype([("flags", "u1"), ("weight", ">f4"), ("df", ">u4"), ("minlength", "u1"), ("maxlength", "u1"),
+                       ("maxweight", ">f4"), ("minid", ">u4"), ("maxid", ">u4"), ("offset", ">i8"), ("length", ">i4")])
+
+
+def term_info_records(n: int) -> np.ndarray:
+    """`n` zeroed term infos as the terms table stores them (W3TermInfo.to_bytes of postings that are not
+    inlined): fill the fields, and `tobytes()` gives every record's bytes, one after another."""
+    if W3TermInfo._struct.format != "!BfIBBfII":
+        raise WhooshVersionError(f"W3TermInfo の形式が想定と異なります: {W3TermInfo._struct.format}")
+    return np.zeros(n, dtype=_TERM_INFO)
 
 
 def add_terms(tindex: OrderedHashWriter, keys: list[bytes], values: list[bytes]) -> None:

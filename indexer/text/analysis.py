@@ -255,11 +255,14 @@ class ProlongedSoundFilter(Filter):
             yield t
 
 
-_CONTENT_RUN = re.compile(r"[0-9a-z\u3041-\u3096\u30a1-\u30fa\u30fc\u3400-\u9fff\uf900-\ufaff々〆ヵヶ]+")
+#: The runs of characters the bigram field cuts its bigrams from (kana, kanji, latin letters and digits of
+#: the folded, lower-cased text; `indexer.index.counting` cuts the same ones with NumPy).
+CONTENT_RUN = re.compile(r"[0-9a-z\u3041-\u3096\u30a1-\u30fa\u30fc\u3400-\u9fff\uf900-\ufaff々〆ヵヶ]+")
 
 
 def content_runs(text: str) -> list[str]:
-    return _CONTENT_RUN.findall(fold_text(text or "").lower())
+    """The runs of `text` the bigram field cuts its bigrams from."""
+    return CONTENT_RUN.findall(fold_text(text or "").lower())
 
 
 def _bigram_strings(text: str) -> Iterator[str]:
