@@ -206,6 +206,8 @@ def hit_header_html(hit) -> str:
     when = fmt_time(hit.start)
     if when:
         bits.append(when)
+    if not getattr(hit, "all_terms", True):
+        bits.append("一部の語を含む")
     meta = " ・ ".join(escape(b) for b in bits if b)
     return (f'<div class="kb-meta">{meta}{badge(hit.visibility)}</div>'
             f'<div class="kb-title">{escape(hit.title or hit.doc_id)}</div>')

@@ -175,9 +175,14 @@ def search_view(state: ui.ViewState, role: str) -> None:
         go_page(pages)
         res = run_search(state, role, pages)
 
-    st.subheader(f"{res.total} 件")
+    st.subheader(res.counts, anchor=False)
     if res.message:
         st.info(ui.md_escape(res.message))
+    if res.suggestions:
+        st.caption("次の検索語なら見つかります（押すと検索します）。")
+        cols = st.columns(min(4, len(res.suggestions)))
+        for i, q in enumerate(res.suggestions[:8]):
+            cols[i % len(cols)].button(ui.md_escape(q), key=f"suggest-{i}", on_click=set_query, args=(q,))
     if res.total == 0:
         st.warning("検索語に一致する発言は見つかりませんでした。次のことを試してみてください。")
         for tip in ui.empty_result_tips(state, role):
@@ -186,22 +191,40 @@ def search_view(state: ui.ViewState, role: str) -> None:
     facet_filters(res, state, role)
     first = (res.page - 1) * res.page_size + 1
     st.caption(f"{first}〜{first + len(res.hits) - 1} 件目を表示（{res.page} / {pages} ページ）")
-    for hit, copies in browse.fold_hits(res.hits):
-        with st.container(border=True):
-            st.html(ui.hit_html(hit, copies, state.q))
-            b1, b2 = st.columns([1, 1])
-            if b1.button("文書を開く", key=f"open-{hit.id}"):
-                open_document(state, hit.doc_id, hit.order)
-            b2.button("関連する議論を隠す" if state.rel == hit.id else "関連する議論", key=f"rel-{hit.id}",
-                      on_click=toggle_related, args=(hit.id,))
-            if state.rel == hit.id:
-                related_block(state, hit, role)
+    # A turn the session holds twice is shown once (naming the other record); consecutive hits of one
+    # document fold under the first (the library's groups).
+    shown = {h.id: (h, copies) for h, copies in browse.fold_hits(res.hits)}
+    for group in res.groups:
+        members = [shown[i] for i in (group.lead, *group.others) if i in shown]
+        if not members:
+            continue
+        hit_block(state, role, *members[0])
+        if len(members) > 1:
+            with st.expander(f"同じ文書のほか {len(members) - 1} 件"):
+                for hit, copies in members[1:]:
+                    hit_block(state, role, hit, copies)
     pager(res.page, pages)
     c1, c2 = st.columns([1, 1])
     c1.download_button("検索結果を CSV でダウンロード", key="csv", file_name="search-results.csv",
                        mime="text/csv", on_click="ignore",
                        data=lambda: kb_app.results_csv(state.q, filters_of(state), role=role, sort=state.sort))
     c2.page_link(kb_app.PAGES["trend"], label="この語の推移を見る", icon=":material/trending_up:", query_params={"q": state.q})
+
+
+def set_query(q: str) -> None:
+    st.session_state.q = q
+
+
+def hit_block(state: ui.ViewState, role: str, hit, copies) -> None:
+    with st.container(border=True):
+        st.html(ui.hit_html(hit, copies, state.q))
+        b1, b2 = st.columns([1, 1])
+        if b1.button("文書を開く", key=f"open-{hit.id}"):
+            open_document(state, hit.doc_id, hit.order)
+        b2.button("関連する議論を隠す" if state.rel == hit.id else "関連する議論", key=f"rel-{hit.id}",
+                  on_click=toggle_related, args=(hit.id,))
+        if state.rel == hit.id:
+            related_block(state, hit, role)
 
 
 def pager(page: int, pages: int) -> None:
