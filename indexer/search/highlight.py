@@ -1,11 +1,12 @@
 """HTML-escaped snippets with <mark> around whole words that matched.
 
-A window is placed by fast string search (no tagging); then only that window is tagged, and `<mark>`
-covers whole analyzer tokens whose term the query looked for (its words, their synonyms, the word a
-kana query reads) or a quoted phrase, never a piece of another word (the イン of インターネット).
+A window is placed by fast string search (no tagging); then only the places that search found in the
+window are tagged, and `<mark>` covers whole analyzer tokens whose term the query looked for (its words,
+their synonyms, the word a kana query reads) or a quoted phrase, never a piece of another word (the イン
+of インターネット).
 
->>> snippet("自治体の内製化を進めた", [(4, 6)], width=20)
-'自治体の<mark>内製</mark>化を進めた'
+>>> mark("自治体の内製化を進めた", [(4, 7)])
+'自治体の<mark>内製化</mark>を進めた'
 >>> query_snippet("インターネットとインハウス開発", Marks.of(["内製", "化"], [("イン", "ハウス", "開発")]))
 'インターネットと<mark>インハウス開発</mark>'
 """
@@ -94,13 +95,6 @@ def best_window(text: str, spans: list[Span], width: int) -> tuple[int, int]:
             best, best_start = covered, s
     start = max(0, min(best_start - width // 4, len(text) - width))
     return start, min(len(text), start + width)
-
-
-def snippet(text: str, spans: list[Span], width: int = 120) -> str:
-    """A window of `text` around the densest matches, escaped, with ellipses where cut."""
-    start, end = best_window(text, spans, width)
-    body = mark(text, spans, start, end).replace("\n", " ")
-    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
 
 
 @lru_cache(maxsize=2048)
