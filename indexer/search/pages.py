@@ -8,6 +8,7 @@ query matches nothing else of its document (the title alone).
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -18,6 +19,7 @@ from indexer.models import Hit, HitGroup
 HEADING_MAX_CHARS = 80
 _SENTENCE_END = ("。", "．", ".", "！", "？", "!", "?")
 _known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # snapshot → {docnum: is a heading line}
+_lock = threading.Lock()
 
 
 def is_heading_text(text: str) -> bool:
@@ -45,7 +47,8 @@ def heading_turns(snap: Snapshot, searcher, turns: np.ndarray) -> np.ndarray:
     out = np.zeros(len(turns), dtype=bool)
     if not cand.any():
         return out
-    known = _known.setdefault(snap, {})
+    with _lock:  # searches run in several threads (the app)
+        known = _known.setdefault(snap, {})
     for k in np.nonzero(cand)[0].tolist():
         d = int(reps[k])
         if d not in known:
