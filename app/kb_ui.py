@@ -444,18 +444,20 @@ def qa_pair_html(pair) -> str:
     """A question with its answers (a `browse.QAPair`), its session and title, and every source."""
     meta = " ・ ".join(b for b in (session_label(pair.session), pair.date, pair.title) if b)
     out = f'<div class="kb-meta">{escape(meta)}</div>' + sources_html(pair.sources)
-    out += plain_turn_html(pair.question, "質問")
-    out += "".join(plain_turn_html(a, "回答") for a in pair.answers)
+    out += plain_turn_html(pair.question, "質問", speaker_links=True)
+    out += "".join(plain_turn_html(a, "回答", speaker_links=True) for a in pair.answers)
     if not pair.answers:
         out += '<div class="kb-meta">（回答は記録されていません）</div>'
     return out
 
 
-def plain_turn_html(seg, heading: str = "", limit: int = 0) -> str:
-    """A turn (question, answer, related turn) with speaker, timestamp and escaped text."""
+def plain_turn_html(seg, heading: str = "", limit: int = 0, speaker_links: bool = False) -> str:
+    """A turn (question, answer, related turn) with speaker, timestamp and escaped text; with `speaker_links`
+    the speaker's name links to that speaker's Q&A and turns (`speaker_link_html`)."""
     text = seg.text if not limit or len(seg.text) <= limit else seg.text[:limit] + "…"
-    bits = [heading, speaker_label(seg.speaker, seg.speaker_role), fmt_time(seg.start)]
-    meta = " ・ ".join(escape(b) for b in bits if b) + badge(seg.visibility)
+    who = speaker_link_html(seg.speaker, seg.speaker_role) if speaker_links else escape(
+        speaker_label(seg.speaker, seg.speaker_role))
+    meta = " ・ ".join(b for b in (escape(heading), who, escape(fmt_time(seg.start))) if b) + badge(seg.visibility)
     return f'<div class="kb-turn"><div class="kb-who">{meta}</div><div class="kb-text">{escape(text)}</div></div>'
 
 

@@ -13,11 +13,11 @@ import pytest
 
 st = pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
-from test_app import APP, all_text, html_values, login, logout, make_accounts  # noqa: E402
+from test_app import APP, PASSWORD, all_text, html_values, login, logout, make_accounts  # noqa: E402
 from test_browse import MARKERS, QA_DOC  # noqa: E402
 
 from indexer import KnowledgeBase, archive  # noqa: E402
-from indexer.archive import audit, check, files, kept  # noqa: E402
+from indexer.archive import accounts, audit, check, files, kept  # noqa: E402
 from indexer.archive.actions import add_files, index_corpus  # noqa: E402
 from indexer.archive.datadir import DataDir  # noqa: E402
 from indexer.ingest.catalogue import Catalogue  # noqa: E402
@@ -199,6 +199,38 @@ def test_qa_page_members_see_more(env):
     assert at.subheader[0].value == "4 組" and not no_markers(at)
 
 
+def test_qa_page_self_questions_from_the_linked_speaker(env):
+    accounts.add_user(env.root, "saeki", "member", PASSWORD, speaker="佐伯一郎")  # `kb user add --speaker`
+    at = app()
+    login(at, "saeki")
+    goto(at, "qa")  # no query string: 「自分への質問」 is filled from the account
+    assert at.text_input(key="qa_answerer").value == "佐伯一郎" and at.query_params["answerer"] == "佐伯一郎"
+    assert any("自分への質問（佐伯一郎 が回答した質問）" in c.value for c in at.caption)
+    mine = at.subheader[0].value
+    assert mine == "4 組" and all("佐伯一郎" in h for h in html_values(at) if 'class="kb-turn"' in h)
+    # the speaker's turns, and the names linking to that speaker's Q&A
+    assert any(e.label.startswith("佐伯一郎 の発言（") for e in at.expander)
+    assert any('href="qa?answerer=%E4%BD%90%E4%BC%AF%E4%B8%80%E9%83%8E"' in h for h in html_values(at))
+    at.text_input(key="qa_answerer").input("北条").run()  # someone else's
+    assert at.subheader[0].value == "0 組"
+    at.text_input(key="qa_answerer").input("").run()  # every question (here 佐伯 answered them all)
+    assert "answerer" not in at.query_params and not any("自分への質問（" in c.value for c in at.caption)
+    at.button(key="qa_mine").click().run()
+    assert at.text_input(key="qa_answerer").value == "佐伯一郎" and at.subheader[0].value == mine
+    at.text_input(key="qa_answerer").input("さえき").run()  # the reading finds the speaker
+    assert at.subheader[0].value == mine and any("該当する話者: 佐伯一郎" in c.value for c in at.caption)
+    # a shared link with its own answerer is left as it is
+    goto(at, "search")
+    goto(at, "qa", {"answerer": "北条"})
+    assert at.text_input(key="qa_answerer").value == "北条"
+
+
+def test_qa_page_without_a_linked_speaker_shows_everything(env):
+    at = app("member")
+    goto(at, "qa")
+    assert at.text_input(key="qa_answerer").value == "" and not [b for b in at.button if b.key == "qa_mine"]
+
+
 # -- speakers page ---------------------------------------------------------------------------------
 def test_speakers_page_counts_visible_turns(env):
     at = app()
@@ -254,7 +286,7 @@ def test_admin_is_secretariat_only(env):
         at.switch_page("views/admin.py")
     at = app("secretariat")
     goto(at, "admin")
-    assert len(at.tabs) == 4
+    assert [t.label for t in at.tabs] == ["文書の追加", "文書の一覧・編集", "同義語辞書", "索引の再構築", "アカウント"]
     assert "ログイン中: jimukyoku（事務局）" in [c.value for c in at.sidebar.caption]
     # logging out leaves 管理 for 検索, as the public
     logout(at)
@@ -285,7 +317,7 @@ def sources_of(env, doc_id: str) -> list:
     return [s for s in kept.stored_sources(env.root)[0] if doc_id in s.doc_ids]
 
 
-WRITES = ("add", "replace", "import", "remove", "rebuild", "synonyms")
+WRITES = ("add", "replace", "import", "remove", "rebuild", "synonyms", "edit")
 
 
 def writes(env) -> list[tuple[str, str, str]]:
@@ -302,12 +334,15 @@ def test_admin_upload_preview_publish_and_search(env):
     preview = "\n".join(html_values(at))
     for s in ("up1（新規）", "第3回", "公開", "田村", "質問 1 件・回答 1 件", "#0→#1", "cp932"):
         assert s.lower() in preview.lower(), s
-    saved = list((env.root / "uploads").iterdir())
-    assert [p.name for p in saved] == ["第3回_議事録.md"]  # no staging copy is left behind
+    uploads = env.root / "uploads"
+    assert not uploads.exists() or not list(uploads.iterdir())  # a preview writes nothing (no staging left)
     assert not (env.root.parent / "第3回 議事録.md").exists()
     assert not audit_entries(env, "add") and not sources_of(env, "up1")  # a preview changes nothing
     at.button(key="adm_publish").click().run()
     assert at.success and "up1" in at.success[0].value
+    assert [p.name for p in uploads.iterdir()] == ["第3回_議事録.md"]  # the record of what was published
+    # the preview is drawn again against the archive as it is now: no stale 新規
+    assert "up1（変更なし: 同じ内容が公開済みです）" in "\n".join(html_values(at))
     # one audit entry, by the archive: who published what, with the SHA-256 of the uploaded bytes
     assert writes(env) == [("add", "jimukyoku", "up1")]
     [entry] = audit_entries(env, "add")
@@ -337,7 +372,7 @@ def test_admin_replace_is_audited_as_replace(env):
     upload(at, "a.md", first)
     at.button(key="adm_publish").click().run()
     at.file_uploader(key="adm_files").set_value(("b.md", second, "text/markdown")).run()
-    assert "up1（既存の文書を置き換えます）" in "\n".join(html_values(at))
+    assert "up1（差し替え: 既存の文書を置き換えます）" in "\n".join(html_values(at))
     at.button(key="adm_publish").click().run()
     assert at.success and "差し替え" in at.success[0].value
     entries = [(e["action"], e["actor"], e["doc_id"], e["file_hash"]) for e in audit.entries(env.root)
@@ -392,6 +427,74 @@ def test_admin_bad_upload_is_reported_and_nothing_published(env):
     assert at.error and "bad" in at.error[0].value and "数字" in at.error[0].value
     assert not [b for b in at.button if b.key == "adm_publish"]
     assert not audit_entries(env, "add")
+
+
+def test_admin_unchanged_reupload_and_replacement_keeping_metadata(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    first = TRANSCRIPT.encode("cp932")
+    upload(at, "第3回 議事録.md", first)
+    at.button(key="adm_publish").click().run()
+    # the same bytes again: 変更なし before publishing, and publishing writes nothing
+    at.file_uploader(key="adm_files").set_value(("第3回 議事録.md", first, "text/markdown")).run()
+    assert "up1（変更なし: 同じ内容が公開済みです）" in "\n".join(html_values(at))
+    at.button(key="adm_publish").click().run()
+    assert at.info and "変更はありません" in at.info[0].value and not at.success
+    assert writes(env) == [("add", "jimukyoku", "up1")]
+    # new content, no form values: a replacement that keeps 回 3, the title and the date
+    at.text_input(key="adm_session").input("")
+    at.selectbox(key="adm_visibility").set_value("")
+    second = TRANSCRIPT.replace("順調", "好調").replace("title: 第3回 議事録\n", "").encode("cp932")
+    at.file_uploader(key="adm_files").set_value(("第3回 議事録.md", second, "text/markdown")).run()
+    preview = "\n".join(html_values(at))
+    assert "up1（差し替え: 既存の文書を置き換えます）" in preview
+    assert "既存の文書から引き継ぐ項目</td><td>タイトル・回・日付・種類・公開範囲" in preview
+    assert "<td>第3回 議事録</td>" in preview and "<td>第3回</td>" in preview
+    at.button(key="adm_publish").click().run()
+    assert at.success and "up1（差し替え）" in at.success[0].value.replace("\\", "")
+    meta = KnowledgeBase(__import__("indexer").Index(env.index)).document("up1", "public")
+    assert (meta.title, meta.session, meta.date, meta.visibility) == ("第3回 議事録", 3, "2025-10-01", "public")
+
+
+def test_admin_documents_table_edits_metadata(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    table = next(h for h in html_values(at) if "<th>最終更新</th>" in h)
+    for cell in ("<td>r1</td>", "<td>第1回レポート</td>", "<td>第1回</td>", "<td>レポート</td>", "<td>公開</td>"):
+        assert cell in table, cell
+    at.selectbox(key="adm_doc").set_value("r1").run()
+    assert at.text_input(key="adm_edit_title:r1").value == "第1回レポート"
+    # a bad date: a Japanese message, nothing changed
+    at.text_input(key="adm_edit_date:r1").input("2025/13/01")
+    [b for b in at.button if b.label == "メタデータを保存する"][0].click().run()
+    assert at.error and "日付" in at.error[0].value and not audit_entries(env, "edit")
+    at.text_input(key="adm_edit_date:r1").input("2025-08-20")
+    at.text_input(key="adm_edit_title:r1").input("改題した報告")
+    at.text_input(key="adm_edit_session:r1").input("2")
+    at.selectbox(key="adm_edit_visibility:r1").set_value("members")
+    [b for b in at.button if b.label == "メタデータを保存する"][0].click().run()
+    assert not at.exception and at.success and "保存しました: r1" in at.success[0].value.replace("\\", "")
+    table = next(h for h in html_values(at) if "<th>最終更新</th>" in h)
+    assert "<td>改題した報告</td><td>第2回</td><td>2025-08-20</td><td>レポート</td><td>会員限定</td>" in table
+    assert "jimukyoku 20" in table  # who changed it, and when
+    assert writes(env) == [("edit", "jimukyoku", "r1")] and check.check(env) == []
+    # the public no longer finds it; members see the new title
+    logout(at)
+    goto(at, "document", {"doc": "r1"})
+    assert at.warning and "見つかりません" in at.warning[0].value
+
+
+def test_admin_links_an_account_to_a_speaker(env):
+    at = app("secretariat")
+    goto(at, "admin")
+    at.selectbox(key="adm_link_user").set_value("kaiin").run()
+    at.selectbox(key="adm_link_speaker:kaiin").set_value("佐伯一郎").run()
+    at.button(key="adm_link_save").click().run()
+    assert at.success and "kaiin → 佐伯一郎" in at.success[0].value.replace("\\", "")
+    assert accounts.get_account(env.root, "kaiin").speaker == "佐伯一郎"
+    [entry] = audit_entries(env, "user_link")
+    assert (entry["actor"], entry["detail"]) == ("jimukyoku", "name=kaiin speaker=佐伯一郎")
+    assert "<td>kaiin</td><td>会員</td><td>佐伯一郎</td>" in "\n".join(html_values(at))
 
 
 def test_admin_remove_document(env):
