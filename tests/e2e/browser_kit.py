@@ -178,7 +178,7 @@ def log_in(page, name: str, password: str = PASSWORD, screenshot: str = "") -> N
     """Through the ログイン page, as a member of staff would."""
     nav(page, "ログイン")
     page.get_by_label("ユーザー名").fill(name)
-    page.get_by_label("パスワード").fill(password)
+    page.get_by_label("パスワード", exact=True).fill(password)  # not the 「パスワードを表示」 toggle
     if screenshot:
         page.evaluate("document.activeElement && document.activeElement.blur()")
         shot(page, screenshot)
