@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import auth
 import streamlit as st
@@ -38,6 +39,7 @@ PAGES = {
     "trend": "views/trend.py",
     "admin": "views/admin.py",
     "login": "views/login.py",
+    "not_found": "views/not_found.py",
 }
 
 
@@ -240,6 +242,25 @@ def _matching_turns(key: tuple, doc_id: str, query: str, role: str) -> list[int]
 def results_csv(q: str, filters: Filters = NO_FILTERS, *, role: str, sort: str = "relevance") -> bytes:
     """Every hit as CSV (UTF-8 with BOM, so spreadsheets read the Japanese), links on `base_url()`."""
     return browse.results_csv(kb(), q, filters, role, sort, base_url=base_url()).encode("utf-8-sig")
+
+
+def requested_page_name() -> str:
+    """The page part of the URL the browser asked for ("" for the main page), from `st.context.url`, without
+    the server's base path (`server.baseUrlPath`); "" when it has more than one part (Streamlit serves none)."""
+    path = unquote(urlparse(st.context.url or "").path).strip("/")
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base):].strip("/")
+    return "" if "/" in path else path
+
+
+def not_found_pages(pages: list) -> list:
+    """A hidden ページが見つかりません page at the asked URL when no page of `pages` has it (Streamlit would
+    otherwise run the main page under an English "Page not found" dialog)."""
+    name = requested_page_name()
+    if not name or name in {p.url_path for p in pages}:
+        return []
+    return [st.Page(PAGES["not_found"], title="ページが見つかりません", url_path=name, visibility="hidden")]
 
 
 def enter_page(name: str) -> bool:

@@ -179,20 +179,183 @@ CSS = """<style>
 .kb-pinned { border: 1px solid #f0c36b; border-radius: 0.4rem; padding: 0.3rem 0.5rem; background: #fffaf0; }
 .kb-jump { margin-top: 0.3rem; font-size: 0.9rem; }
 .kb-copies { font-size: 0.85rem; color: #555; margin-top: 0.2rem; }
+.kb-copy-button { font: inherit; font-size: 0.95rem; padding: 0.35rem 0.75rem; border-radius: 0.5rem;
+  border: 1px solid rgba(49, 51, 63, 0.2); background: #fff; color: inherit; cursor: pointer; }
+.kb-copy-button:hover { border-color: #ff4b4b; color: #ff4b4b; }
+.kb-copy-done { margin-left: 0.5rem; font-size: 0.85rem; color: #2e7d32; }
+.kb-copy-url { margin-top: 0.3rem; width: 100%; font-size: 0.85rem; }
 .kb-sources { font-size: 0.85rem; color: #555; margin-bottom: 0.2rem; }
 /* The jump link and the next/previous hit leave the turn below Streamlit's fixed header. */
 .kb-turn[id] { scroll-margin-top: 4.5rem; }
+/* The element holding JA_SCRIPT takes no room. */
+[data-testid="stElementContainer"]:has(.kb-ja), [data-testid="stElementContainer"]:has(.kb-scroll) { display: none; }
 /* The page title: Japanese breaks between any two characters, so keep words whole (auto-phrase where the
    browser supports it) and let the title shrink on a narrow screen instead of wrapping mid-word. */
 h1 { word-break: keep-all; overflow-wrap: anywhere; line-break: strict; }
 @supports (word-break: auto-phrase) { h1 { word-break: auto-phrase; } }
 @media (max-width: 640px) {
   h1 { font-size: 1.35rem !important; padding: 0.2rem 0 0.4rem 0 !important; }
-  .block-container, [data-testid="stMainBlockContainer"] { padding-top: 2.6rem !important;
+  .block-container, [data-testid="stMainBlockContainer"] { padding-top: 4rem !important;
     padding-left: 0.8rem !important; padding-right: 0.8rem !important; }
   .kb-meta { font-size: 0.8rem; }
 }
 </style>"""
+
+
+#: Streamlit 1.67 has no language setting: the words of its own widgets and frame ("Drag and drop files here",
+#: "Choose an option", "No results", "Page not found", "Running...", aria-labels such as "Open", "Sidebar",
+#: "Show password", "Choose date") are English strings in its JavaScript bundle. Where Streamlit has an option
+#: the app uses it (placeholder=, select_all=False, anchor=False, a registered page for every URL, a chart's own
+#: description). For the rest, CSS could only hide visible text, not the labels screen readers read or the
+#: placeholders of inputs, so this one static script translates exactly these strings, as Streamlit renders
+#: them, through a MutationObserver: text nodes, and the aria-label / title / placeholder attributes. It holds
+#: no data from the page, runs once per browser tab, and leaves every other string alone.
+JA_TEXT = [
+    ("^Drag and drop (files|a file|file) here$", "ここにファイルをドラッグ＆ドロップ"),
+    ("^(?:Limit )?(\\d+(?:\\.\\d+)?)\\s*([KMGT]?B) per file(.*)$", "1 ファイル $1$2 まで$3"),
+    ("^(Upload|Browse files)$", "ファイルを選ぶ"),
+    ("^Upload directories$", "フォルダーを選ぶ"),
+    ("^Select all$", "すべて選択"),
+    ("^Select (\\d+) matches$", "一致する $1 件を選択"),
+    ("^Add: (.*)$", "追加: $1"),
+    ("^No results$", "該当なし"),
+    ("^(Choose an option|Select\\.\\.\\.)$", "選んでください"),
+    ("^Page not found$", "ページが見つかりません"),
+    ("^(The page that you have requested does not seem to exist|You have requested page .*)\\. Running the app's main page\\.$",
+     "お探しのページは見つかりませんでした。検索ページを表示しています。"),
+    ("^Running\\.\\.\\.$", "処理中…"),
+    ("^Stop$", "停止"),
+    ("^Rerun$", "再実行"),
+    ("^Skip to main content$", "本文へ移動"),
+    ("^Press Enter to apply$", "Enter で確定"),
+    ("^Press (⌘|Ctrl)\\+Enter to apply$", "$1+Enter で確定"),
+    ("^Press Enter to submit form$", "Enter で送信"),
+    ("^Press (⌘|Ctrl)\\+Enter to submit form$", "$1+Enter で送信"),
+    ("^Connecting$", "接続しています"),
+    ("^Connection error$", "接続エラー"),
+    ("^Please wait\\.\\.\\.$", "お待ちください…"),
+    ("^Close$", "閉じる"),
+    ("^Cancel$", "キャンセル"),
+    ("^Copy$", "コピー"),
+    ("^Date range$", "期間"),
+    ("^Choose date, (.*)$", "日付を選ぶ（$1）"),
+    ("^(\\d+) options? available\\.$", "候補 $1 件。"),
+    ("^Dismiss$", "閉じる"),
+    ("^Use arrow keys to navigate dates\\. Enter to select\\. Escape to close\\.$",
+     "矢印キーで日付を移動、Enter で選択、Esc で閉じます。"),
+]
+#: Only inside a date field: the placeholders of its parts.
+JA_DATE_PARTS = [("^yyyy$", "年"), ("^mm$", "月"), ("^dd$", "日")]
+JA_ATTRS = [
+    ("^Sidebar$", "サイドバー"),
+    ("^App pages$", "ページ一覧"),
+    ("^Collapse sidebar$", "サイドバーを閉じる"),
+    ("^Expand sidebar$", "サイドバーを開く"),
+    ("^Main menu$", "メニュー"),
+    ("^Notifications$", "通知"),
+    ("^Open$", "開く"),
+    ("^Close$", "閉じる"),
+    ("^Clear all$", "すべて解除"),
+    ("^Clear value$", "選択を解除"),
+    ("^Clear entry$", "入力を消す"),
+    ("^Remove (.*)$", "$1 を外す"),
+    ("^Selected values$", "選択中の項目"),
+    ("^Choose date$", "カレンダーから選ぶ"),
+    ("^Choose date, (.*)$", "日付を選ぶ（$1）"),
+    ("^Previous month$", "前の月"),
+    ("^Next month$", "次の月"),
+    ("^Previous year$", "前の年"),
+    ("^Next year$", "次の年"),
+    ("^Choose date range$", "カレンダーから期間を選ぶ"),
+    ("^Clear dates?$", "日付を消す"),
+    ("^Quick select a date range$", "期間をすばやく選ぶ"),
+    ("^(.*) start date$", "$1（開始日）"),
+    ("^(.*) end date$", "$1（終了日）"),
+    ("^year, (.*)$", "年, $1"),
+    ("^month, (.*)$", "月, $1"),
+    ("^day, (.*)$", "日, $1"),
+    ("^Help for (.*)$", "$1 の説明"),
+    ("^Show password$", "入力した文字を表示"),
+    ("^Hide password$", "入力した文字を隠す"),
+    ("^Link to heading$", "この見出しへのリンク"),
+    ("^Show data$", "データを表示"),
+    ("^Download as PNG$", "画像（PNG）で保存"),
+    ("^Download as CSV$", "CSV で保存"),
+    ("^Copy Vega-Lite spec$", "グラフの定義をコピー"),
+    ("^Fullscreen$", "全画面表示"),
+    ("^Close fullscreen$", "全画面表示を終了"),
+    ("^Vega visualization$", "グラフ"),
+    ("^Search$", "検索"),
+    ("^Add files$", "ファイルを追加"),
+    ("^Dismiss$", "閉じる"),
+    ("^Running\\.\\.\\.$", "処理中…"),
+    ("^(Choose an option|Select\\.\\.\\.)$", "選んでください"),
+]
+
+
+def _ja_script() -> str:
+    rules = json.dumps({"text": JA_TEXT, "date": JA_DATE_PARTS, "attrs": JA_ATTRS}, ensure_ascii=False)
+    rules = rules.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f"""<span class="kb-ja" hidden></span><script>
+(function () {{
+  if (window.__kbJa) return;
+  window.__kbJa = true;
+  const R = {rules};
+  const compile = (list) => list.map(([p, r]) => [new RegExp(p), r]);
+  const TEXT = compile(R.text), DATE = compile(R.date), ATTRS = compile(R.attrs);
+  const tr = (rules, v) => {{
+    const t = v.trim();
+    if (!t) return null;
+    for (const [re, rep] of rules) if (re.test(t)) return v.replace(t, t.replace(re, rep));
+    return null;
+  }};
+  const NAMES = ['aria-label', 'title', 'placeholder'];
+  const fixText = (n) => {{
+    const el = n.parentElement;
+    if (!el) return;
+    const inDate = el.closest('[data-testid="stDateInputFieldsScroller"]');
+    // the app's own content (class kb-*) and anything editable (but a date field's parts) stay as they are
+    if (el.closest('script, style, [class*="kb-"], textarea') || (!inDate && el.closest('[contenteditable]'))) return;
+    const rules = inDate ? DATE.concat(TEXT) : TEXT;
+    const v = tr(rules, n.nodeValue);
+    if (v !== null && v !== n.nodeValue) n.nodeValue = v;
+  }};
+  const fixEl = (el) => {{
+    for (const a of NAMES) {{
+      const old = el.getAttribute(a);
+      if (!old) continue;
+      const v = tr(ATTRS, old);
+      if (v !== null && v !== old) el.setAttribute(a, v);
+    }}
+  }};
+  const sweep = (root) => {{
+    if (root.nodeType === 3) {{ fixText(root); return; }}
+    if (root.nodeType !== 1) return;
+    fixEl(root);
+    root.querySelectorAll('[aria-label], [title], [placeholder]').forEach(fixEl);
+    const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let n;
+    while ((n = w.nextNode())) fixText(n);
+  }};
+  const pending = new Set();
+  let queued = false;
+  const flush = () => {{ queued = false; const nodes = [...pending]; pending.clear(); nodes.forEach(sweep); }};
+  const queue = (n) => {{ pending.add(n); if (!queued) {{ queued = true; requestAnimationFrame(flush); }} }};
+  new MutationObserver((muts) => {{
+    for (const m of muts) {{
+      if (m.type === 'childList') m.addedNodes.forEach(queue);
+      else if (m.type === 'characterData') queue(m.target);
+      else if (m.type === 'attributes') queue(m.target);
+    }}
+  }}).observe(document.documentElement, {{ subtree: true, childList: true, characterData: true,
+                                           attributes: true, attributeFilter: NAMES }});
+  sweep(document.body);
+}})();
+</script>"""
+
+
+#: The translation script (`st.html(JA_SCRIPT, unsafe_allow_javascript=True)` once per run, in the frame).
+JA_SCRIPT = _ja_script()
 
 
 def badge(visibility: str) -> str:
@@ -472,6 +635,8 @@ def trend_chart_spec(rows: int) -> dict:
     """Vega-Lite: horizontal bars, one per session (第N回 on the left, in date order from the top, labels
     upright and whole), the count along the bottom in whole numbers, date and theme in the tooltip."""
     return {
+        "description": "回ごとの発言数（横棒グラフ）",
+        "config": {"aria": False},  # Vega's own English descriptions of the axes stay out
         "height": max(120, 34 * rows),
         "mark": {"type": "bar", "color": "#f08c00", "tooltip": True},
         "encoding": {

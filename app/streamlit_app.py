@@ -51,8 +51,10 @@ def pages(role: str) -> list:
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon=":material/search:", layout="wide")
     st.html(ui.CSS)
+    st.html(ui.JA_SCRIPT, unsafe_allow_javascript=True)  # Streamlit's own English words in Japanese (see kb_ui)
     role = kb_app.current_role()
-    page = st.navigation(pages(role))
+    registered = pages(role)
+    page = st.navigation(registered + kb_app.not_found_pages(registered))  # any other URL: a Japanese page
     with st.sidebar:
         if role == "public":
             st.caption("ログインしていません（公開の資料だけを表示しています）。会員・事務局の方は「ログイン」から。")

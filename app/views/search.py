@@ -86,17 +86,18 @@ def sidebar(role: str) -> None:
         options = sorted(set(titles) | set(selected_sessions()))
         st.multiselect("回", options, key="sessions", format_func=lambda n: titles.get(n, ui.session_label(n)),
                        placeholder="すべての回", select_all=False)
-        c1, c2 = st.columns(2)
-        c1.date_input("期間（から）", key="date_from", min_value=DATE_MIN, max_value=DATE_MAX, format="YYYY/MM/DD",
+        st.date_input("期間（から）", key="date_from", min_value=DATE_MIN, max_value=DATE_MAX, format="YYYY/MM/DD",
                       help="この日以降の回だけを検索します。空欄なら指定なし。")
-        c2.date_input("期間（まで）", key="date_to", min_value=DATE_MIN, max_value=DATE_MAX, format="YYYY/MM/DD",
+        st.date_input("期間（まで）", key="date_to", min_value=DATE_MIN, max_value=DATE_MAX, format="YYYY/MM/DD",
                       help="この日までの回だけを検索します。空欄なら指定なし。")
-        st.selectbox("種類", ["", *TYPE_LABELS], key="doc_type", format_func=lambda v: TYPE_LABELS.get(v, "すべて"))
+        st.selectbox("種類", ["", *TYPE_LABELS], key="doc_type", format_func=lambda v: TYPE_LABELS.get(v, "すべて"),
+                     placeholder="選んでください")
         st.text_input("話者", key="speaker", placeholder="例：北条")
-        st.selectbox("パート", ["", *PART_LABELS], key="part", format_func=lambda v: PART_LABELS.get(v, "すべて"))
+        st.selectbox("パート", ["", *PART_LABELS], key="part", format_func=lambda v: PART_LABELS.get(v, "すべて"),
+                     placeholder="選んでください")
         st.header("表示")
-        st.selectbox("並び順", list(ui.SORT_LABELS), key="sort", format_func=ui.SORT_LABELS.get)
-        st.selectbox("1 ページの件数", list(ui.PAGE_SIZES), key="size")
+        st.selectbox("並び順", list(ui.SORT_LABELS), key="sort", format_func=ui.SORT_LABELS.get, placeholder="選んでください")
+        st.selectbox("1 ページの件数", list(ui.PAGE_SIZES), key="size", placeholder="選んでください")
 
 
 def check_dates(state: ui.ViewState) -> bool:

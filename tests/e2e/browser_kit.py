@@ -158,7 +158,7 @@ def goto(page, url: str) -> None:
 
 
 def search(page, q: str) -> None:
-    box = page.get_by_label("検索語")
+    box = page.get_by_label("検索語", exact=True)
     box.fill(q)
     box.press("Enter")
     wait_idle(page)
@@ -177,7 +177,7 @@ def nav(page, title: str) -> None:
 def log_in(page, name: str, password: str = PASSWORD, screenshot: str = "") -> None:
     """Through the ログイン page, as a member of staff would."""
     nav(page, "ログイン")
-    page.get_by_label("ユーザー名").fill(name)
+    page.get_by_label("ユーザー名", exact=True).fill(name)
     page.get_by_label("パスワード", exact=True).fill(password)  # not the 「パスワードを表示」 toggle
     if screenshot:
         page.evaluate("document.activeElement && document.activeElement.blur()")
@@ -187,15 +187,30 @@ def log_in(page, name: str, password: str = PASSWORD, screenshot: str = "") -> N
     page.get_by_text(f"ログイン中: {name}").first.wait_for()
 
 
-#: Everything a user can read on the page: the rendered text, and the words inputs and buttons carry
-#: without showing them as text (placeholders, aria-labels, titles, alt texts) when they are visible.
-_VISIBLE_TEXT_JS = """() => {
-  const out = [document.body.innerText];
-  const shown = (el) => {
-    const r = el.getBoundingClientRect();
-    const s = getComputedStyle(el);
-    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+#: Everything a user can read on the page: the text of visible elements (not the names of icons, which show
+#: as glyphs), and the words elements carry without showing them as text (placeholders, aria-labels,
+#: titles, alt texts) when they are visible. With `chrome`, only what Streamlit itself writes: the app's
+#: own content (its kb-* blocks, Markdown bodies, code) is left out of the text.
+_VISIBLE_TEXT_JS = """(chrome) => {
+  const out = [];
+  const CONTENT = '[class*="kb-"], [data-testid="stMarkdownContainer"], code, pre, [data-testid="stText"]';
+  const hidden = (el) => {
+    for (let e = el; e && e !== document.body; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.display === 'none' || s.visibility === 'hidden') return true;
+    }
+    return false;
   };
+  const shown = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && !hidden(el); };
+  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let n;
+  while ((n = w.nextNode())) {
+    const el = n.parentElement;
+    const t = n.nodeValue.trim();
+    if (!t || !el || el.closest('script, style, noscript, [data-testid="stIconMaterial"]')) continue;
+    if (chrome && el.closest(CONTENT)) continue;
+    if (!hidden(el)) out.push(t);
+  }
   for (const el of document.querySelectorAll('[placeholder], [aria-label], [title], img[alt]')) {
     if (!shown(el)) continue;
     for (const a of ['placeholder', 'aria-label', 'title', 'alt']) {
@@ -207,6 +222,7 @@ _VISIBLE_TEXT_JS = """() => {
 }"""
 
 
-def visible_text(page) -> str:
-    """The page's visible text plus the placeholders, aria-labels, titles and alt texts of visible elements."""
-    return page.evaluate(_VISIBLE_TEXT_JS)
+def visible_text(page, *, chrome: bool = False) -> str:
+    """The page's visible text plus the placeholders, aria-labels, titles and alt texts of visible elements
+    (`chrome`: only the words Streamlit itself puts around the app's content)."""
+    return page.evaluate(_VISIBLE_TEXT_JS, chrome)
