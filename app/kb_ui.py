@@ -239,6 +239,8 @@ JA_TEXT = [
     ("^Copy$", "コピー"),
     ("^Date range$", "期間"),
     ("^Choose date, (.*)$", "日付を選ぶ（$1）"),
+    ("^This app has encountered an error\\..*$",
+     "予期しないエラーが発生しました。時間をおいてもう一度お試しください。続く場合は事務局にご連絡ください。"),
     ("^(\\d+) options? available\\.$", "候補 $1 件。"),
     ("^Dismiss$", "閉じる"),
     ("^Use arrow keys to navigate dates\\. Enter to select\\. Escape to close\\.$",

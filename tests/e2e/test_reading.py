@@ -8,6 +8,7 @@ tested happens by clicks, typing and reloads.
 
 from __future__ import annotations
 
+import csv
 import re
 from urllib.parse import parse_qs, urlparse
 
@@ -125,3 +126,23 @@ def test_turns_held_twice_are_shown_once_with_both_records(server, page):
     page.locator(".kb-snippet mark").first.wait_for()
     assert page.locator(".kb-snippet").count() == 1
     assert "同じ発言の別の記録" in page.locator(".kb-copies").first.inner_text()
+
+
+def test_csv_in_japanese_with_links_that_open_the_turn(server, page, tmp_path):
+    goto(page, server["url"])
+    search(page, "庁内公募")
+    page.locator(".kb-snippet mark").first.wait_for()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="検索結果を CSV でダウンロード").click()
+    path = tmp_path / "results.csv"
+    info.value.save_as(path)
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][-1] == "リンク" and rows[0][2] == "種類" and len(rows) == 3
+    for row in rows[1:]:
+        assert row[2] == "トランスクリプト" and row[7] == "質疑応答" and row[9] == "公開"
+        assert not {"transcript", "qa", "public"} & set(row)
+    link = rows[1][-1]
+    assert link.startswith(server["url"] + "/document?doc=")  # KB_BASE_URL: where this server runs
+    goto(page, link)
+    page.locator(f"#seg-{int(query_of(link)['seg']):04d}.kb-hit").wait_for()
+    assert "庁内公募" in page.locator(".kb-pinned").inner_text()
