@@ -19,10 +19,10 @@ the server (the cookie is then worth nothing) and asks the route to drop the coo
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import streamlit as st
+from kb_ui import md_escape
 
 from indexer.archive import accounts
 from indexer.archive.audit import record
@@ -42,12 +42,6 @@ _RETURN_KEY = "_auth_return"  # (page name, query params) of the last page shown
 _RETURN_PENDING = "_auth_return_pending"
 COOKIE_ROUTE = "/kb-auth/session"
 LOGOUT_ROUTE = "/kb-auth/logout"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&])")
-
-
-def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
 
 def default_data_dir() -> str:
     """The app's data directory (`$KB_DATA` / `$KB_INDEX` as `kb serve` sets them, else `.kb`)."""
@@ -170,7 +164,7 @@ def current_role(now: float | None = None) -> str:
 
 def account_label(account: accounts.Account) -> str:
     """「ログイン中: 名前（会員）」 (the name escaped for Markdown)."""
-    return f"ログイン中: {_md(account.name)}（{accounts.ROLE_LABELS.get(account.role, account.role)}）"
+    return f"ログイン中: {md_escape(account.name)}（{accounts.ROLE_LABELS.get(account.role, account.role)}）"
 
 
 def _logout() -> None:
