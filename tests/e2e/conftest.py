@@ -14,10 +14,16 @@ The helpers (log_in, nav, search, shot, visible_text, wait_idle, ...) are in bro
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from browser_kit import ARGS, CHROMIUM, PHONE, new_page, require_browser, streamlit_server
-from helpers import write_corpus
+# This folder is a package (see __init__.py); its modules import the helpers as `browser_kit`.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from browser_kit import ARGS, CHROMIUM, PHONE, new_page, require_browser, streamlit_server  # noqa: E402
+from helpers import write_corpus  # noqa: E402
 
 
 @pytest.fixture(scope="module")
