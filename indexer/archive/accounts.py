@@ -23,7 +23,7 @@
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> add_user(d, "sato", "member", "correct horse")
-Account(name='sato', role='member')
+Account(name='sato', role='member', speaker='')
 >>> authenticate(d, "sato", "wrong password") is None, authenticate(d, "sato", "correct horse").role
 (True, 'member')
 """

@@ -255,7 +255,8 @@ def publish_uploads(data: DataDir, files: list[tuple[str, bytes]], overrides: di
                     actor: str | None = None) -> Published:
     """Publish uploaded files through the archive (write lock, stored sources, audit log with `actor`).
 
-    The files are planned first (`plan_uploads`, against the index as it is now), each is saved under
+    The files are planned first (`preview_uploads`, against the index as it is now; a file that cannot be read
+    is listed in `errors` and nothing is written), each is saved under
     `<data>/uploads/`, then the ordinary files go through one `archive.add_files` (one bad file → none
     written) with each plan's id, catalogue entry and metadata, and each `.jsonl` through
     `archive.import_jsonl` with the visibility override only. A busy write lock raises `IndexError_` when
@@ -265,7 +266,10 @@ def publish_uploads(data: DataDir, files: list[tuple[str, bytes]], overrides: di
         index = Index(data.index)
     except KbError:
         index = None
-    plans = plan_uploads(data, files, overrides, index)
+    plans, errors = preview_uploads(data, files, overrides, index)
+    if errors:  # one unreadable file (or two files with one id): nothing is written
+        out.errors = errors
+        return out
     plain = [p for p in plans if p.status != "import"]
     lines = [p for p in plans if p.status == "import"]
     with ExitStack() as stack:
