@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from indexer.index.bulk import BulkWriter
@@ -43,10 +44,10 @@ def _segment_files(path: Path) -> dict[str, bytes]:
             if f.startswith("MAIN_") and "." in f and not f.endswith(".toc")}
 
 
-def _write(path: Path, writer_class, docs: list[Document]) -> dict[str, bytes]:
+def _write(path: Path, writer_class, docs: list[Document], blocklimit: int = 128) -> dict[str, bytes]:
     path.mkdir()
     ix = whoosh_index.create_in(str(path), make_schema())
-    w = writer_class(ix, compound=False)
+    w = writer_class(ix, compound=False, codec=W3Codec(blocklimit=blocklimit))
     for doc in docs:
         for rec in _records(doc):
             w.add_document(**rec)
@@ -54,9 +55,10 @@ def _write(path: Path, writer_class, docs: list[Document]) -> dict[str, bytes]:
     return _segment_files(path)
 
 
-def test_bulk_writer_writes_the_same_bytes_as_whoosh(tmp_path):
-    whoosh_files = _write(tmp_path / "whoosh", SegmentWriter, _docs(TEXTS))
-    bulk_files = _write(tmp_path / "bulk", BulkWriter, _docs(TEXTS))
+@pytest.mark.parametrize("blocklimit", [128, 3])  # 3: most terms' postings span several blocks
+def test_bulk_writer_writes_the_same_bytes_as_whoosh(tmp_path, blocklimit):
+    whoosh_files = _write(tmp_path / "whoosh", SegmentWriter, _docs(TEXTS), blocklimit)
+    bulk_files = _write(tmp_path / "bulk", BulkWriter, _docs(TEXTS), blocklimit)
     assert {"trm", "pst", "_stored.col", "_text_len.col"} <= set(whoosh_files)
     assert set(bulk_files) == set(whoosh_files)
     for name in whoosh_files:
@@ -68,7 +70,9 @@ def test_bulk_writer_writes_the_same_bytes_as_whoosh(tmp_path):
                         min_size=1, max_size=300), min_size=1, max_size=6))
 def test_bulk_writer_matches_whoosh_on_any_text(tmp_path_factory, texts):
     base = tmp_path_factory.mktemp("bulk")
-    assert _write(base / "bulk", BulkWriter, _docs(texts, 2)) == _write(base / "whoosh", SegmentWriter, _docs(texts, 2))
+    for blocklimit in (128, 2):
+        assert (_write(base / f"bulk{blocklimit}", BulkWriter, _docs(texts, 2), blocklimit)
+                == _write(base / f"whoosh{blocklimit}", SegmentWriter, _docs(texts, 2), blocklimit))
 
 
 def _results(ix: Index) -> list:
@@ -91,6 +95,22 @@ def test_two_processes_build_the_same_index_as_one(tmp_path):
     assert steps[-1] == (6, 6)
     assert _results(two) == _results(one)
     assert sorted(two.doc_ids()) == sorted(one.doc_ids())
+
+
+def test_whoosh_itself_opens_searches_and_merges_the_bulk_segments(tmp_path):
+    from whoosh.qparser import QueryParser
+
+    ix = Index(tmp_path / "ix", create=True)
+    ix.put(_docs(TEXTS, 6), procs=2)
+    before = _results(ix)
+    with ix.ix.searcher() as s:  # Whoosh's own BM25F over the counts-only postings
+        hits = s.search(QueryParser("text", ix.ix.schema).parse("内製"), limit=None)
+        assert len(hits) == 6 and hits[0].score > 0
+    w = SegmentWriter(ix.ix)  # Whoosh's own writer and pool merge the two segments into one
+    w.commit(optimize=True)
+    merged = Index(ix.path)
+    assert len(merged.ix.reader().leaf_readers()) == 1
+    assert _results(merged) == before
 
 
 def test_incremental_adds_merge_into_the_same_results(tmp_path):

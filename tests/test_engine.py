@@ -1,9 +1,11 @@
-"""An index with nothing to find opens and answers: no segment yet, or every document removed."""
+"""The ranking engine's arrays: an index with nothing to find opens and answers (no segment yet, or every
+document removed); a kana compound is found as its words' readings; a turn's text joins its passages."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer.index.store import Index
@@ -85,3 +87,30 @@ def test_an_empty_index_takes_documents_afterwards(empty_index):
     assert kb.search("内製化", role="member").total == 2
     assert kb.search("内製化", role="public").total == 2  # the members-only turns stay hidden
     assert kb.stats("member")["documents"] == 2
+
+
+def test_a_kana_compound_is_found_as_its_words_readings(tmp_path):
+    ix = Index(tmp_path / "index", create=True)
+    ix.put(_docs())
+    searcher, snap = ix.reading()
+    leaves = searcher.reader().leaf_readers()
+    assert snap.term_postings(leaves, "reading", "ナイセイカ")[0].size == 0  # not indexed whole
+    assert snap.reading_parts(leaves, "reading", "ナイセイカ") == ["ナイセイ", "カ"]
+    docs, tf = snap.postings(leaves, "reading", "ナイセイカ")
+    both = np.intersect1d(snap.term_postings(leaves, "reading", "ナイセイ")[0],
+                          snap.term_postings(leaves, "reading", "カ")[0])
+    assert docs.tolist() == both.tolist() and len(docs) and (tf >= 1).all()
+    assert snap.reading_parts(leaves, "reading", "ズズズズ") == []
+
+
+def test_a_turn_text_joins_its_passages(tmp_path):
+    long = "内製化を進めました。" * 60  # 600 characters: two passages
+    doc = Document(id="long", type="transcript", title="長い発言", source="x.md", date="2025-06-17",
+                   segments=[Segment(order=0, text=long, speaker="北条真琴")])
+    ix = Index(tmp_path / "index", create=True)
+    ix.put([doc])
+    searcher, snap = ix.reading()
+    assert snap.n == 2 and snap.turn_docs(1) == [0, 1]
+    assert snap.turn_text(searcher, 1) == long == snap.turn_text(searcher, 0)
+    hit = KnowledgeBase(ix).search("内製化", role="public").hits[0]
+    assert hit.text == long

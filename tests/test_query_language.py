@@ -30,8 +30,8 @@ from indexer.search.query import Ref, parse_query
 from indexer.search.syntax import And, Not
 from indexer.text.analysis import (
     COMPOUND_MAX,
-    COMPOUND_POS,
     analyze,
+    is_stop,
     japanese_analyzer,
     morphemes,
     name_readings,
@@ -56,20 +56,24 @@ def squash(text: str) -> str:
 
 
 def readings(text: str) -> set[str]:
-    """Readings the reading field indexes: each content word's, and each run of 2–4 nouns' as one."""
-    out, run = set(), []
-    for m in morphemes(text):
-        if m.tag in COMPOUND_POS and m.reading:
-            run.append(m.reading)
-        else:
-            if 1 < len(run) <= COMPOUND_MAX:
-                out.add("".join(run))
-            run = []
-        if m.reading and m.tag not in ("助詞", "助動詞", "補助記号", "空白"):
-            out.add(m.reading)
-    if 1 < len(run) <= COMPOUND_MAX:
-        out.add("".join(run))
-    return out
+    """Readings the reading field indexes: each content word's."""
+    return {m.reading for m in morphemes(text) if m.reading and not is_stop(m.tag, m.base_form)}
+
+
+def reading_parts(reading: str, known: set[str]) -> set[str]:
+    """A kana word's reading cut into the fewest (2 to COMPOUND_MAX) known readings, the longest pieces
+    first among equals (ないせいか → ナイセイ + カ): a passage holding them all holds the word."""
+    def splits(rest: str, room: int):
+        if not rest:
+            yield ()
+        for j in range(len(rest), 0, -1):
+            if room and rest[:j] in known:
+                yield from ((rest[:j], *tail) for tail in splits(rest[j:], room - 1))
+    found = [p for p in splits(reading, COMPOUND_MAX) if len(p) > 1]
+    if not found:
+        return set()
+    fewest = min(map(len, found))
+    return set(max((p for p in found if len(p) == fewest), key=lambda p: [len(x) for x in p]))
 
 
 @dataclass
@@ -99,6 +103,7 @@ class Reference:
                     set(analyze(" ".join(x for x in (seg.speaker, seg.speaker_role) if x))),
                     set(name_readings(seg.speaker).split()), heading))
         self.all = {t.id for t in self.turns}
+        self.known_readings = set().union(*(rds for t in self.turns for _, _, rds in t.passages))
         groups = yaml.safe_load((CORPUS / "synonyms.yaml").read_text(encoding="utf-8"))
         self.synonyms = [[tuple(analyze(w)) for w in [k, *v]] for k, v in groups.items()]
 
@@ -114,16 +119,17 @@ class Reference:
     def holds(self, word: str) -> frozenset[str]:
         """Turns holding `word` (README: the word, its synonyms, its reading; the speaker's name too)."""
         alts = self.alternatives(word)
-        literal, reading = "", ""
+        literal, reading, parts = "", "", set()
         if KANA.match(word):
             reading = "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in word)
+            parts = reading_parts(reading, self.known_readings)
             if len(analyze(word)) > 1:  # cut apart by the analyzer: its reading, or the kana themselves
                 alts.discard(tuple(analyze(word)))
                 literal = squash(word)
         out = set()
         for t in self.turns:
             in_text = any(any(set(a) <= toks for a in alts) or (literal and literal in sq) or reading in rds
-                          for toks, sq, rds in t.passages)
+                          or (parts and parts <= rds) for toks, sq, rds in t.passages)
             in_name = any(set(a) <= t.speaker_tokens for a in alts) or reading in t.speaker_readings
             if in_text or in_name:
                 out.add(t.id)

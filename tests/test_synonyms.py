@@ -68,7 +68,7 @@ def test_kana_finds_kanji_words(kb):
 
 @pytest.mark.parametrize("query, word", [("ないせいか", "内製化"), ("けっさいしすてむ", "決裁システム")])
 def test_kana_finds_kanji_compounds(kb, query, word):
-    """A compound's whole reading is indexed too (内製 + 化 → ナイセイカ)."""
+    """A compound's reading is found as its words' readings in one passage (ナイセイカ = ナイセイ + カ)."""
     hits = kb.search(query, role="member").hits
     assert hits and word in hits[0].text
 

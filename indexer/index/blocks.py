@@ -94,12 +94,12 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     for b0, b1, kind, last, first, mw, lo, hi in zip(bstart.tolist(), bend.tolist(), kinds, is_last.tolist(),
                                                     is_first.tolist(), maxw, minbyte, maxbyte, strict=True):
         mini_w = None if kind == 0 else (w32_l[b0] if kind == 1 else tuple(w32_l[b0:b1]))
-        if fixed_bytes is not None:
+        if fixedsize == 0:
+            mini_v = None
+        elif fixed_bytes is not None:
             mini_v = fixed_bytes[b0 * fixedsize:b1 * fixedsize]
         elif fixedsize is None or fixedsize < 0:
             mini_v = tuple(v for v in values[b0:b1] if v)
-        elif fixedsize == 0:
-            mini_v = None
         else:
             mini_v = emptybytes.join(v for v in values[b0:b1] if v)
         data = dumps((tuple(deltas_l[b0:b1]), mini_w, mini_v), 2)

@@ -23,6 +23,7 @@ from indexer.index.blocks import LENGTH_OF_BYTE, write_field
 from indexer.index.counting import bigram_terms, term_lister
 from indexer.index.internals import block_settings, column_writer, length_bytes, perdoc_buffers
 from indexer.index.pool import ArrayPool
+from indexer.index.schema import TermCounts
 
 __all__ = ["LENGTH_OF_BYTE", "BulkWriter"]
 
@@ -140,6 +141,6 @@ def _fast_lister(field) -> Callable[[str], list[str]] | None:
     if (type(field) is ID and type(fmt) is Existence and fmt.field_boost == 1.0
             and field.analyzer == IDTokenizer()):
         return _IDENTIFIER
-    if not field.indexed or type(fmt) is not Frequency or fmt.field_boost != 1.0 or not field.scorable:
+    if not field.indexed or type(fmt) not in (Frequency, TermCounts) or fmt.field_boost != 1.0 or not field.scorable:
         return None
     return term_lister(getattr(field, "analyzer", None))

@@ -19,8 +19,6 @@ from collections.abc import Callable
 import numpy as np
 
 from indexer.text.analysis import (
-    COMPOUND_MAX,
-    COMPOUND_POS,
     CONTENT_RUN,
     base_form,
     bigram_analyzer,
@@ -41,16 +39,17 @@ _ROW_CACHE_LIMIT = 500_000
 
 
 class _Rows(dict):
-    """Tagger line → (text term or None for a stop word, reading, part of a compound?), analysed once."""
+    """Tagger line → (text term, reading) of a content word, None for a stop word or an empty line (the
+    end of a chunk), analysed once."""
 
-    def __missing__(self, row: str) -> tuple[str | None, str, bool] | None:
-        if not row:
-            return None  # the empty lines that end a chunk: skipped
-        surface, tag, base, reading = (row.split("\t") + ["", "", ""])[:4]
-        base = base_form(base, surface)
-        reading = "" if reading == "*" else reading
-        word = None if is_stop(tag, base) else fold_long_vowel(base.lower())
-        value = self[row] = (word, reading, tag in COMPOUND_POS and bool(reading))
+    def __missing__(self, row: str) -> tuple[str, str] | None:
+        value = None
+        if row:
+            surface, tag, base, reading = (row.split("\t") + ["", "", ""])[:4]
+            base = base_form(base, surface)
+            if not is_stop(tag, base):
+                value = (fold_long_vowel(base.lower()), "" if reading == "*" else reading)
+        self[row] = value
         return value
 
 
@@ -62,36 +61,18 @@ def _rows() -> _Rows:
 
 
 def _terms(text: str) -> tuple[list[str], list[str]]:
-    words: list[str] = []
-    readings: list[str] = []
     parse = tagger().parse
     lookup = _rows().__getitem__
-    run: list[str] = []  # readings of the current noun run (CompoundReadingFilter)
-    for _, chunk in chunks(fold_text(text or "")):
-        for info in map(lookup, parse(chunk).split("\n")):
-            if info is None:
-                continue
-            word, reading, joins = info
-            if joins:
-                run.append(reading)
-            elif run:
-                if len(run) > 1 and len(run) <= COMPOUND_MAX:
-                    readings.append("".join(run))
-                run = []
-            if word is not None:
-                words.append(word)
-                if reading:
-                    readings.append(reading)
-    if 1 < len(run) <= COMPOUND_MAX:
-        readings.append("".join(run))
-    return words, readings
+    found = [info for _, chunk in chunks(fold_text(text or "")) for info in map(lookup, parse(chunk).split("\n"))
+             if info is not None]
+    return [word for word, _ in found], [reading for _, reading in found if reading]
 
 
 def terms(text: str) -> tuple[list[str], list[str]]:
     """The terms `japanese_analyzer` and `reading_analyzer` give for `text` (one tagging for both).
 
     >>> terms("内製化を進めた内製")
-    (['内製', '化', '進める', '内製'], ['ナイセイ', 'カ', 'ナイセイカ', 'ススメ', 'ナイセイ'])
+    (['内製', '化', '進める', '内製'], ['ナイセイ', 'カ', 'ススメ', 'ナイセイ'])
     """
     return remembered("terms", 4, _terms, text)  # a passage's text and reading fields: one tagging
 

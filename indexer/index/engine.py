@@ -22,8 +22,13 @@ from indexer.index.internals import (
     segment_length_bytes,
 )
 from indexer.index.schema import ARRAY_COLUMNS, SCORED_FIELDS
+from indexer.text.analysis import COMPOUND_MAX
 
 POSTINGS_CACHE_LIMIT = 12_000_000  # postings kept in memory (about 8 bytes each)
+TURN_TEXTS_KEPT = 2_000  # whole turn texts remembered per snapshot (hits shown again)
+#: Fields where a term not indexed whole is found as its parts (compound readings, `Snapshot.reading_parts`).
+COMPOUND_FIELDS = ("reading",)
+_LONGEST_SPLIT = 40  # longest term cut into parts (characters)
 
 
 def bm25_idf(n: int, df: int) -> float:
@@ -97,6 +102,46 @@ class Engine:
         return value
 
 
+def _fewest_parts(term: str, holds) -> list[str]:
+    """`term` cut into the fewest pieces for which `holds(piece)`, 2 to COMPOUND_MAX of them, the longest first
+    piece among equals; [] when it cannot be.
+
+    >>> _fewest_parts("ナイセイカ", {"ナイ", "セイ", "ナイセイ", "カ"}.__contains__)
+    ['ナイセイ', 'カ']
+    """
+    n = len(term)
+    if n < 2 or n > _LONGEST_SPLIT:
+        return []
+    best: list[tuple[int, int] | None] = [None] * n + [(0, n)]  # best[i]: (pieces, end of the first) of term[i:]
+    for i in range(n - 1, -1, -1):
+        for j in range(n, i, -1):
+            if best[j] is None or (i == 0 and j == n) or not holds(term[i:j]):
+                continue
+            pieces = best[j][0] + 1
+            if best[i] is None or pieces < best[i][0]:
+                best[i] = (pieces, j)
+    if best[0] is None or best[0][0] > COMPOUND_MAX:
+        return []
+    parts, i = [], 0
+    while i < n:
+        j = best[i][1]
+        parts.append(term[i:j])
+        i = j
+    return parts
+
+
+def _union(docs: np.ndarray, tf: np.ndarray, more: np.ndarray, more_tf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted postings lists as one (frequencies added where both hold the passage)."""
+    if not len(more):
+        return docs, tf
+    if not len(docs):
+        return more, more_tf
+    all_docs, where = np.unique(np.concatenate([docs, more]), return_inverse=True)
+    all_tf = np.zeros(len(all_docs), dtype=np.float32)
+    np.add.at(all_tf, where, np.concatenate([tf, more_tf]).astype(np.float32))
+    return all_docs.astype(docs.dtype), all_tf
+
+
 @dataclass
 class Codes:
     """A string column as integer codes plus the distinct values."""
@@ -152,9 +197,73 @@ class Snapshot:
         self.titles: dict[str, str] = {}  # doc id → title, filled on demand
         self.squashed: dict[int, str] = {}  # docnum → folded text without spaces (phrase checks)
         self._by_doc: tuple[np.ndarray, np.ndarray] | None = None  # passages grouped by document, on demand
+        self._parts: dict[tuple[str, str], list[str]] = {}  # (field, term) → its indexed parts
+        self._known: dict[tuple[str, str], bool] = {}  # (field, term) → held by a segment
+        self._turn_texts: dict[int, str] = {}  # turn code → its whole text
 
     def postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only."""
+        """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only.
+
+        In the reading field a term is also found where it reads as 2 to COMPOUND_MAX indexed readings
+        (`reading_parts`: ナイセイカ = ナイセイ + カ) all in one passage, with the rarest part's frequency:
+        compounds are not indexed whole, as a kanji compound's words are found in one passage."""
+        docs, tf = self.term_postings(leaves, field, term)
+        if field in COMPOUND_FIELDS:
+            parts = self.reading_parts(leaves, field, term)
+            if parts:
+                return _union(docs, tf, *self._all_of(leaves, field, parts))
+        return docs, tf
+
+    def _all_of(self, leaves, field: str, parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, least tf) of the passages holding every one of `parts`."""
+        docs, tf = self.term_postings(leaves, field, parts[0])
+        for part in parts[1:]:
+            more, more_tf = self.term_postings(leaves, field, part)
+            docs, i, j = np.intersect1d(docs, more, assume_unique=True, return_indices=True)
+            tf = np.minimum(tf[i], more_tf[j])
+        return docs, tf
+
+    def reading_parts(self, leaves, field: str, term: str) -> list[str]:
+        """`term` cut into the fewest (2 to COMPOUND_MAX) terms the field holds, the longest first part among
+        equals; [] when it cannot be (remembered per snapshot)."""
+        key = (field, term)
+        if key not in self._parts:
+            self._parts[key] = _fewest_parts(term, lambda piece: self._holds(leaves, field, piece))
+        return self._parts[key]
+
+    def _holds(self, leaves, field: str, term: str) -> bool:
+        key = (field, term)
+        if key not in self._known:
+            self._known[key] = any((field, term) in r for r, _ in leaves)
+        return self._known[key]
+
+    def turn_docs(self, docnum: int) -> list[int]:
+        """The live passages of `docnum`'s turn, in order (a turn's passages are consecutive records)."""
+        codes, live = self.turn.codes, self.live
+        code = codes[docnum]
+        j = int(self.turn_rep[code]) if self.turn_rep[code] >= 0 else docnum
+        out = []
+        while j < self.n and codes[j] == code:
+            if live[j]:
+                out.append(j)
+            j += 1
+        return out
+
+    def turn_text(self, searcher, docnum: int, fields: dict | None = None) -> str:
+        """The whole text of `docnum`'s turn: its passages' stored texts joined (`fields`: `docnum`'s stored
+        fields when already read; the texts of recent turns are remembered)."""
+        code = int(self.turn.codes[docnum])
+        text = self._turn_texts.get(code)
+        if text is None:
+            text = "".join((fields if d == docnum and fields is not None else searcher.stored_fields(d)).get("text", "")
+                           for d in self.turn_docs(docnum))
+            if len(self._turn_texts) >= TURN_TEXTS_KEPT:
+                self._turn_texts.clear()
+            self._turn_texts[code] = text
+        return text
+
+    def term_postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Global (docnums, tf) of the one indexed term over all segments, live only."""
         docs, tfs = [], []
         for (r, off), key in zip(leaves, self.seg_keys, strict=True):
             ids, w = self.engine.postings(key, r, field, term)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from array import array
 
 import numpy as np
-from whoosh.system import emptybytes, unpack_uint
+from whoosh.system import emptybytes
 
 from indexer.index.counting import DOC_BITS, bigram_length, bigram_postings, bigram_text, count_keys
 
@@ -71,8 +71,9 @@ class FieldPostings:
 class FrequencyPostings(FieldPostings):
     """Postings of a field that stores frequencies only (weight = frequency): terms kept as str."""
 
-    def __init__(self):
+    def __init__(self, with_values: bool = True):
         super().__init__(intern=True)
+        self.with_values = with_values  # Whoosh's Frequency stores each count again as the posting's value
         self.freqs = array("i")
         self._tokens = array("i")  # term numbers of the records added by `add_terms`, one per occurrence
         self._ends: list[int] = []  # where each of those records' terms end in `_tokens`
@@ -87,7 +88,7 @@ class FrequencyPostings(FieldPostings):
         self.freqs.extend(counts.values())
 
     def extend(self, docnum: int, items: list[tuple[bytes, float, bytes]]) -> None:
-        self.count(docnum, {b.decode("utf-8"): unpack_uint(v)[0] for b, _, v in items})
+        self.count(docnum, {b.decode("utf-8"): int(w) for b, w, _ in items})  # the weight is the count
 
     def add_terms(self, docnum: int, terms: list[str]) -> None:
         """Add one record's terms (a term repeats as often as it occurs), counted when settled."""
@@ -131,7 +132,8 @@ class FrequencyPostings(FieldPostings):
 
     def columns(self, order: np.ndarray) -> tuple[np.ndarray, bytes]:
         freqs = np.frombuffer(self.freqs, dtype=np.int32)[order]
-        return freqs.astype(np.float64), freqs.astype(">u4").tobytes()  # the values: pack_uint(freq) each
+        values = freqs.astype(">u4").tobytes() if self.with_values else b""  # Frequency's: pack_uint(freq) each
+        return freqs.astype(np.float64), values
 
 
 class ArrayPool:
@@ -146,7 +148,7 @@ class ArrayPool:
         fp = self.fields.get(fieldname)
         if fp is None:
             if fieldname in self.frequency_fields:
-                fp = FrequencyPostings()
+                fp = FrequencyPostings(with_values=self.schema[fieldname].format.fixed_value_size() != 0)
             else:
                 size = self.schema[fieldname].format.fixed_value_size()
                 fp = FieldPostings(intern=size is not None and size >= 0)

@@ -16,6 +16,7 @@ from pathlib import Path
 from queue import Empty
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.query import Term
@@ -34,6 +35,14 @@ WRITE_TIMEOUT = 30.0
 PART_CHARS = 8_000_000
 #: Text from which a build with `procs=0` uses two processes (starting them costs about a second).
 AUTO_PARALLEL_CHARS = 2_000_000
+#: Postings per block (Whoosh's default is 128): a frequent term's list is read in fewer pieces, and the
+#: minutes' index is 5 % smaller (fewer block headers, larger zlib inputs).
+BLOCK_LIMIT = 1024
+
+
+def codec() -> W3Codec:
+    """Whoosh's W3 codec with blocks of BLOCK_LIMIT postings: Whoosh reads and merges them as its own."""
+    return W3Codec(blocklimit=BLOCK_LIMIT)
 
 
 def storage(path: str | Path) -> FileStorage:
@@ -52,19 +61,16 @@ def _records(doc: Document) -> Iterable[dict]:
     meta["segments"] = len(doc.segments)
     for seg in doc.segments:
         seg_id = doc.segment_id(seg.order)
-        offset = 0
         speaker_text = " ".join(x for x in (seg.speaker, seg.speaker_role) if x)
         speaker_reading = name_readings(seg.speaker, seg.speaker_reading)
         pieces = split_passages(seg.text)
         for k, piece in enumerate(pieces):
             rec = {
-                "id": f"{seg_id}.{k}",
                 "seg_id": seg_id,
                 "doc_id": doc.id,
                 "order": seg.order,
                 "turn_order": seg.order,
-                "passage": k,
-                "offset": offset,
+                "passage": k or None,  # a turn's first passage: none stored (read as 0)
                 "session": str(doc.session) if doc.session is not None else "",
                 "date": doc.date,
                 "doc_type": doc.type,
@@ -83,14 +89,11 @@ def _records(doc: Document) -> Iterable[dict]:
                 "reading": piece,
                 "speaker_reading": speaker_reading,
             }
-            if k == 0 and len(pieces) > 1:
-                rec["turn_text"] = seg.text  # the whole turn, read once for a hit
-            if seg.order == 0 and k == 0:
+            if seg.order == 0 and k == 0:  # the document's head: its id, title and metadata, once
                 rec["id"] = head_id(doc.id)
                 rec["title"] = doc.title
                 rec["title_bigram"] = doc.title
                 rec["doc_meta"] = json.dumps(meta, ensure_ascii=False)
-            offset += len(piece)
             yield {k2: v for k2, v in rec.items() if v is not None and v != ""}
 
 
@@ -150,7 +153,7 @@ class Index:
     def writer(self) -> BulkWriter:
         """A writer holding the index's write lock (the Japanese "busy" error after WRITE_TIMEOUT)."""
         try:
-            return BulkWriter(self.ix, timeout=WRITE_TIMEOUT)
+            return BulkWriter(self.ix, timeout=WRITE_TIMEOUT, codec=codec())
         except LockError:
             raise IndexError_("他の更新作業が進行中のため、索引を更新できませんでした。しばらくしてからやり直してください。") from None
 
@@ -243,7 +246,7 @@ def _init_worker(queue) -> None:
 def _segment_of(index_dir: str, docs: list[Document]):
     """Worker process: index `docs` into a new segment of the index (the parent holds the lock)."""
     ix = storage(index_dir).open_index()
-    w = BulkWriter(ix, _lk=False)
+    w = BulkWriter(ix, _lk=False, codec=codec())
     for doc in docs:
         for rec in _records(doc):
             w.add_document(**rec)

@@ -305,9 +305,7 @@ class KnowledgeBase:
              fields: dict | None = None, heading: bool = False, all_terms: bool = True) -> Hit:
         fields = fields if fields is not None else searcher.stored_fields(docnum)
         passage_text = fields.get("text", "")
-        first = int(snap.turn_rep[snap.turn.codes[docnum]])
-        head = fields if first == docnum else searcher.stored_fields(first)
-        full = head.get("turn_text") or passage_text  # a turn of one passage has no turn_text
+        full = snap.turn_text(searcher, docnum, fields)  # the turn's passages joined
         return Hit(
             id=fields["seg_id"],
             doc_id=fields["doc_id"],

@@ -26,7 +26,7 @@ from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 from indexer.text.normalize import fold, fold_text
 
 #: Bump when tokens change: an index built with another version is rebuilt.
-ANALYZER_VERSION = 6
+ANALYZER_VERSION = 7  # 7: no compound readings (found as their words' readings)
 
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "感動詞", "接続詞", "代名詞"})
 STOP_WORDS = frozenset(
@@ -313,41 +313,8 @@ def bigrams(text: str) -> list[str]:
     return list(dict.fromkeys(t.text for t in BigramTokenizer()(text)))
 
 
-#: Parts of speech joined into a compound's reading (内製 + 化, 自治 + 体 + クラウド).
-COMPOUND_POS = frozenset({"名詞", "接頭辞", "接尾辞"})
-#: Longest run of morphemes indexed as one compound reading (longer runs are not typed in kana whole).
+#: Most readings a kana word is found as, in one passage (ないせいか → ナイセイ + カ; `indexer.index.engine`).
 COMPOUND_MAX = 4
-
-
-class CompoundReadingFilter(Filter):
-    """After each run of two to COMPOUND_MAX nouns (with prefixes and suffixes) that all have a reading,
-    add one token for the whole run, so a kana query finds the compound (ないせいか → 内製化).
-
-    >>> [t.reading for t in CompoundReadingFilter()(JapaneseTokenizer()("内製化を"))][-2:]
-    ['ナイセイカ', 'ヲ']
-    """
-
-    def __call__(self, tokens):
-        run: list[tuple[str, str]] = []
-        for t in tokens:
-            if t.tag in COMPOUND_POS and t.reading:
-                run.append((t.surface, t.reading))
-                yield t
-                continue
-            if 1 < len(run) <= COMPOUND_MAX:
-                yield _compound_token(run, t)
-            run = []
-            yield t
-        if 1 < len(run) <= COMPOUND_MAX:
-            yield _compound_token(run, None)
-
-
-def _compound_token(run: list[tuple[str, str]], like: Token | None) -> Token:
-    t = Token(removestops=like.removestops if like is not None else True)
-    t.text = t.surface = "".join(s for s, _ in run)
-    t.reading = "".join(r for _, r in run)
-    t.tag, t.boost, t.stopped = "名詞", 1.0, False
-    return t
 
 
 class ReadingFilter(Filter):
@@ -361,9 +328,9 @@ class ReadingFilter(Filter):
 
 
 def reading_analyzer():
-    """The analyzer of the `reading` field: readings of the content words and of noun compounds, so kana
-    finds kanji."""
-    return JapaneseTokenizer() | CompoundReadingFilter() | PosStopFilter() | ReadingFilter()
+    """The analyzer of the `reading` field: readings of the content words, so kana finds kanji (a compound's
+    reading is not indexed whole: its words' readings are, and the engine finds it as them)."""
+    return JapaneseTokenizer() | PosStopFilter() | ReadingFilter()
 
 
 def to_katakana(text: str) -> str | None:
