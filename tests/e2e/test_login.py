@@ -69,8 +69,7 @@ def test_login_survives_reload_new_tab_and_links_until_logout(server, page):
 
     # log out in the first tab: public again, and the cookie is dropped
     page.get_by_role("button", name="ログアウト").click()
-    wait_idle(page)
-    assert "ログインしていません" in sidebar_text(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("ログインしていません").wait_for()
     for _ in range(100):
         if not [c for c in page.context.cookies() if c["name"] == accounts.COOKIE_NAME]:
             break
@@ -99,7 +98,7 @@ def test_a_copied_cookie_is_worthless_after_logout(server, browser, page):
         goto(copy, f"{server['url']}/document?doc=m2")
         copy.get_by_text(SECRET).first.wait_for()  # the same token, while the session lives
         page.get_by_role("button", name="ログアウト").click()
-        wait_idle(page)
+        page.locator('[data-testid="stSidebar"]').get_by_text("ログインしていません").wait_for()
         goto(copy, f"{server['url']}/document?doc=m2")
         copy.get_by_text("文書が見つかりません").first.wait_for()
         assert "ログインしていません" in sidebar_text(copy)
