@@ -146,3 +146,21 @@ def test_csv_in_japanese_with_links_that_open_the_turn(server, page, tmp_path):
     goto(page, link)
     page.locator(f"#seg-{int(query_of(link)['seg']):04d}.kb-hit").wait_for()
     assert "庁内公募" in page.locator(".kb-pinned").inner_text()
+
+
+def test_facet_counts_are_filters(server, page):
+    goto(page, server["url"])
+    search(page, "内製化")
+    page.locator(".kb-snippet mark").first.wait_for()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    facet = sidebar.get_by_role("button", name=re.compile(r"^ゲスト講演（\d+ 件）$"))
+    facet.click()
+    page.wait_for_url(re.compile(r"part=guest_talk"))
+    wait_idle(page)
+    metas = page.locator(".kb-meta").all_inner_texts()
+    assert metas and all("ゲスト講演" in t for t in metas)
+    sidebar.get_by_role("button", name=re.compile(r"^✓ ゲスト講演")).click()  # clicked again: the filter is off
+    page.wait_for_function("() => !location.search.includes('part=')")
+    wait_idle(page)
+    # the 回 count names the session by its title
+    assert sidebar.get_by_role("button", name=re.compile(r"^第1回 推進体制と人材（\d+ 件）$")).is_visible()
