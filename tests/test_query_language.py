@@ -61,8 +61,8 @@ def readings(text: str) -> set[str]:
 
 
 def reading_parts(reading: str, known: set[str]) -> set[str]:
-    """A kana word's reading cut into the fewest (2 to COMPOUND_MAX) known readings, the longest pieces
-    first among equals (ないせいか → ナイセイ + カ): a passage holding them all holds the word."""
+    """A kana word's reading that no word has, cut into the fewest (2 to COMPOUND_MAX) known readings, the
+    longest pieces first among equals (ないせいか → ナイセイ + カ): a passage holding them all holds the word."""
     def splits(rest: str, room: int):
         if not rest:
             yield ()
@@ -122,7 +122,7 @@ class Reference:
         literal, reading, parts = "", "", set()
         if KANA.match(word):
             reading = "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in word)
-            parts = reading_parts(reading, self.known_readings)
+            parts = set() if reading in self.known_readings else reading_parts(reading, self.known_readings)
             if len(analyze(word)) > 1:  # cut apart by the analyzer: its reading, or the kana themselves
                 alts.discard(tuple(analyze(word)))
                 literal = squash(word)

@@ -130,18 +130,6 @@ def _fewest_parts(term: str, holds) -> list[str]:
     return parts
 
 
-def _union(docs: np.ndarray, tf: np.ndarray, more: np.ndarray, more_tf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two sorted postings lists as one (frequencies added where both hold the passage)."""
-    if not len(more):
-        return docs, tf
-    if not len(docs):
-        return more, more_tf
-    all_docs, where = np.unique(np.concatenate([docs, more]), return_inverse=True)
-    all_tf = np.zeros(len(all_docs), dtype=np.float32)
-    np.add.at(all_tf, where, np.concatenate([tf, more_tf]).astype(np.float32))
-    return all_docs.astype(docs.dtype), all_tf
-
-
 @dataclass
 class Codes:
     """A string column as integer codes plus the distinct values."""
@@ -170,6 +158,7 @@ class Snapshot:
             if deleted:
                 live[off + np.asarray(deleted, dtype=np.int64)] = False
         self.live = live
+        self.all_live = bool(live.all())
         cols = {name: np.concatenate([a.columns[name] for a in arrays]) if arrays else np.empty(0, object)
                 for name in ARRAY_COLUMNS}
         self.cols = {name: _encode(v) for name, v in cols.items()}
@@ -204,15 +193,13 @@ class Snapshot:
     def postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only.
 
-        In the reading field a term is also found where it reads as 2 to COMPOUND_MAX indexed readings
-        (`reading_parts`: ナイセイカ = ナイセイ + カ) all in one passage, with the rarest part's frequency:
-        compounds are not indexed whole, as a kanji compound's words are found in one passage."""
-        docs, tf = self.term_postings(leaves, field, term)
-        if field in COMPOUND_FIELDS:
+        In the reading field a term no segment holds (a compound's reading: compounds are not indexed
+        whole) is found where it reads as 2 to COMPOUND_MAX indexed readings (`reading_parts`: ナイセイカ =
+        ナイセイ + カ) all in one passage, with the rarest part's frequency, as a kanji compound's words are."""
+        if field in COMPOUND_FIELDS and not self._holds(leaves, field, term):
             parts = self.reading_parts(leaves, field, term)
-            if parts:
-                return _union(docs, tf, *self._all_of(leaves, field, parts))
-        return docs, tf
+            return self._all_of(leaves, field, parts) if parts else (np.empty(0, np.int32), np.empty(0, np.float32))
+        return self.term_postings(leaves, field, term)
 
     def _all_of(self, leaves, field: str, parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, least tf) of the passages holding every one of `parts`."""
@@ -265,14 +252,17 @@ class Snapshot:
     def term_postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Global (docnums, tf) of the one indexed term over all segments, live only."""
         docs, tfs = [], []
+        postings = self.engine.postings
         for (r, off), key in zip(leaves, self.seg_keys, strict=True):
-            ids, w = self.engine.postings(key, r, field, term)
+            ids, w = postings(key, r, field, term)
             if len(ids):
-                docs.append(ids + off)
+                docs.append(ids + off if off else ids)
                 tfs.append(w)
         if not docs:
             return np.empty(0, np.int32), np.empty(0, np.float32)
         d, t = (np.concatenate(docs), np.concatenate(tfs)) if len(docs) > 1 else (docs[0], tfs[0])
+        if self.all_live:
+            return d, t
         keep = self.live[d]
         return (d, t) if keep.all() else (d[keep], t[keep])
 
@@ -342,32 +332,31 @@ class Snapshot:
         read under its document's title, as a Wikipedia paragraph under its article's name)."""
         st = self.stats(public_only)
         doc_of = self.cols["doc_id"].codes
-        term_of, titled, keys, tfs, idfs = [], [], [], [], []
+        cand = np.flatnonzero(among)
+        cand_docs = doc_of[cand]
+        sels, weights = [], []
         for term in dict.fromkeys(terms):
             heads = self.visible_postings(leaves, title_field, term, public_only)[0]
             if not len(heads):
                 continue
             docs, tf = self.visible_postings(leaves, field, term, public_only)
-            j = len(idfs)
-            term_of.append(np.full(len(heads), j, dtype=np.int64))
-            titled.append(doc_of[heads])
-            keys.append(docs.astype(np.int64) + j * self.n)
-            tfs.append(tf)
-            idfs.append(bm25_idf(st["n"], len(docs)))
-        if not idfs:
+            titled = np.zeros(len(self.cols["doc_id"].values), dtype=bool)
+            titled[doc_of[heads]] = True
+            sel = cand[titled[cand_docs]]  # the passages among those, under a title holding the term
+            if not len(sel):
+                continue
+            had = np.zeros(len(sel), dtype=np.float32)
+            if len(docs):
+                pos = np.minimum(np.searchsorted(docs, sel), len(docs) - 1)
+                found = docs[pos] == sel
+                had[found] = tf[pos[found]]
+            gain = self._saturation(field, sel, had + 1.0, k1, b, st) - self._saturation(field, sel, had, k1, b, st)
+            idf = np.full(len(sel), bm25_idf(st["n"], len(docs)), dtype=np.float32)
+            sels.append(sel)
+            weights.append((boost * idf * gain).astype(np.float32))
+        if not sels:
             return np.empty(0, np.int64), np.empty(0, np.float32)
-        j, sel = self.doc_passages(np.concatenate(term_of), np.concatenate(titled))
-        keep = among[sel]
-        j, sel = j[keep], sel[keep]
-        keys, tfs = np.concatenate(keys), np.concatenate(tfs)  # sorted: by term, then docnum
-        had = np.zeros(len(sel), dtype=np.float32)
-        if len(keys):
-            want = j * self.n + sel
-            pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
-            found = keys[pos] == want
-            had[found] = tfs[pos[found]]
-        gain = self._saturation(field, sel, had + 1.0, k1, b, st) - self._saturation(field, sel, had, k1, b, st)
-        return sel, (boost * np.asarray(idfs, dtype=np.float32)[j] * gain).astype(np.float32)
+        return np.concatenate(sels), np.concatenate(weights)
 
     def doc_passages(self, tags: np.ndarray, doc_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(tag, docnum) of every passage of each tagged document (`doc_codes`: codes of `doc_id`)."""

@@ -17,12 +17,14 @@ Readers take a *leaf* reader (one of `reader.leaf_readers()`); a leaf that is no
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import whoosh
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3TermInfo
 from whoosh.filedb.filetables import _lengths as _record_lengths
+from whoosh.index import TOC
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 
@@ -204,6 +206,20 @@ def add_terms(tindex: OrderedHashWriter, keys: list[bytes], values: list[bytes])
         pos += len(record)
     dbfile.write(b"".join(records))
     tindex.lastkey = keys[-1]
+
+
+# -- generations ----------------------------------------------------------------------------------
+_TOC_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def latest_generation(ix) -> int:
+    """`ix.latest_generation()` (the newest table of contents in the directory), with Whoosh's file name
+    pattern compiled once: Whoosh compiles it on every call, and a search that also compiles its own
+    patterns pushes it out of `re`'s cache (1.6 ms a query on the minutes)."""
+    pattern = _TOC_PATTERNS.get(ix.indexname)
+    if pattern is None:
+        pattern = _TOC_PATTERNS[ix.indexname] = TOC._pattern(ix.indexname)
+    return max((int(m.group(1)) for m in map(pattern.match, ix.storage) if m), default=-1)
 
 
 # -- committing ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from whoosh.query import Term
 from indexer.errors import IndexError_
 from indexer.index.bulk import BulkWriter
 from indexer.index.engine import Engine
-from indexer.index.internals import commit_segments, finalize_segment
+from indexer.index.internals import commit_segments, finalize_segment, latest_generation
 from indexer.index.schema import VERSION, make_schema, split_passages
 from indexer.models import Document, Segment
 from indexer.text.analysis import name_readings
@@ -126,7 +126,7 @@ class Index:
     def reading(self):
         """This thread's searcher (refreshed when a commit happened) and the ranking snapshot."""
         s = getattr(self._local, "searcher", None)
-        generation = self.ix.latest_generation()
+        generation = latest_generation(self.ix)
         if s is None or getattr(self._local, "generation", None) != generation:
             # A new searcher, not `refresh()`: refresh reuses segment readers and missed deletions.
             # The previous one is closed only at the next change: a caller may still be using it.
