@@ -114,3 +114,27 @@ def test_a_turn_text_joins_its_passages(tmp_path):
     assert snap.turn_text(searcher, 1) == long == snap.turn_text(searcher, 0)
     hit = KnowledgeBase(ix).search("内製化", role="public").hits[0]
     assert hit.text == long
+
+
+def test_columns_of_several_segments_decode_to_their_values(tmp_path):
+    from indexer.index.internals import read_string_column
+    from indexer.index.schema import ARRAY_COLUMNS
+
+    ix = Index(tmp_path / "index", create=True)
+    docs = _docs()
+    for n, doc in enumerate(docs):  # one segment per document, then a replacement deletes passages
+        doc.segments[1].answers_to = 0
+        doc.segments[2].speaker = f"話者{n}"
+        ix.put([doc])
+    ix.put([docs[0]])
+    searcher, snap = ix.reading()
+    leaves = searcher.reader().leaf_readers()
+    assert len(leaves) >= 2
+    for name in ARRAY_COLUMNS:
+        raw = np.concatenate([read_string_column(r, name, r.doc_count_all()) for r, _ in leaves]).astype(str)
+        col = snap.cols[name]
+        assert col.values[col.codes].tolist() == raw.tolist(), name
+        assert col.values.tolist() == sorted(set(raw.tolist()))
+    answers = [snap.turn.values[t] for t in snap.answer_turns.tolist()]
+    questions = [snap.turn.values[t] for t in snap.question_turns.tolist()]
+    assert sorted(zip(answers, questions, strict=True)) == sorted((f"d{d}#0001", f"d{d}#0000") for d in range(2))

@@ -48,7 +48,7 @@ class SegmentArrays:
     def __init__(self, reader):
         n = reader.doc_count_all()
         self.n = n
-        self.columns = {name: read_string_column(reader, name, n) for name in ARRAY_COLUMNS}
+        self.columns = {name: encode(read_string_column(reader, name, n)) for name in ARRAY_COLUMNS}
         self.lengths = {f: LENGTH_OF_BYTE[segment_length_bytes(reader, f, n)].astype(np.float32)
                         for f in SCORED_FIELDS}
         self.order = read_numeric_column(reader, "turn_order", n).astype(np.int32, copy=False)
@@ -138,9 +138,27 @@ class Codes:
     values: np.ndarray
 
 
-def _encode(values: np.ndarray) -> Codes:
+def encode(values: np.ndarray) -> Codes:
+    """A segment's string column (an object array) as codes into its sorted distinct values."""
     uniq, inverse = np.unique(values.astype(str), return_inverse=True)
     return Codes(inverse.astype(np.int32), uniq)
+
+
+def merge_codes(parts: list[Codes]) -> Codes:
+    """Segments' columns as one: the union of their distinct values, each segment's codes mapped into it
+    (only the distinct values are sorted again: a new small segment costs little).
+
+    >>> m = merge_codes([encode(np.array(["b", "a", "b"], object)), encode(np.array(["c", "a"], object))])
+    >>> m.values.tolist(), m.codes.tolist()
+    (['a', 'b', 'c'], [1, 0, 1, 2, 0])
+    """
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return Codes(np.zeros(0, np.int32), np.zeros(0, dtype=str))
+    values = np.unique(np.concatenate([p.values for p in parts]))
+    codes = [np.searchsorted(values, p.values).astype(np.int32)[p.codes] for p in parts]
+    return Codes(np.concatenate(codes), values)
 
 
 class Snapshot:
@@ -159,24 +177,17 @@ class Snapshot:
                 live[off + np.asarray(deleted, dtype=np.int64)] = False
         self.live = live
         self.all_live = bool(live.all())
-        cols = {name: np.concatenate([a.columns[name] for a in arrays]) if arrays else np.empty(0, object)
-                for name in ARRAY_COLUMNS}
-        self.cols = {name: _encode(v) for name, v in cols.items()}
+        self.cols = {name: merge_codes([a.columns[name] for a in arrays]) for name in ARRAY_COLUMNS}
         self.turn = self.cols["seg_id"]
         self.n_turns = len(self.turn.values)
-        self.public = cols["visibility"].astype(str) == "public"
-        dates = cols["date"].astype(str)
-        self.date = np.array([int(d.replace("-", "")) if len(d) == 10 else 0 for d in dates], dtype=np.int32)
+        vis, date = self.cols["visibility"], self.cols["date"]
+        self.public = (vis.values == "public")[vis.codes]
+        self.date = np.array([int(d.replace("-", "")) if len(d) == 10 else 0 for d in date.values.tolist()],
+                             dtype=np.int32)[date.codes]
         self.lengths = {f: np.concatenate([a.lengths[f] for a in arrays]) if arrays else np.zeros(0, np.float32)
                         for f in SCORED_FIELDS}
         self.order = np.concatenate([a.order for a in arrays]) if arrays else np.zeros(0, np.int32)
-        # answer turn → its question's turn (for Q&A propagation)
-        q = cols["question_id"].astype(str)
-        has_q = (q != "") & live
-        qcodes = np.searchsorted(self.turn.values, q[has_q])
-        ok = (qcodes < self.n_turns) & (self.turn.values[np.minimum(qcodes, self.n_turns - 1)] == q[has_q])
-        self.answer_turns = self.turn.codes[has_q][ok]
-        self.question_turns = qcodes[ok].astype(np.int32)
+        self.answer_turns, self.question_turns = self._questions(live)
         rep = np.full(self.n_turns, -1, dtype=np.int64)
         live_docs = np.nonzero(live)[0]
         rep[self.turn.codes[live_docs][::-1]] = live_docs[::-1]
@@ -189,6 +200,18 @@ class Snapshot:
         self._parts: dict[tuple[str, str], list[str]] = {}  # (field, term) → its indexed parts
         self._known: dict[tuple[str, str], bool] = {}  # (field, term) → held by a segment
         self._turn_texts: dict[int, str] = {}  # turn code → its whole text
+
+    def _questions(self, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(answer turn, its question's turn) of every live passage answering a question that is a turn here
+        (for Q&A propagation), matched on the distinct question ids only."""
+        q = self.cols["question_id"]
+        turns = self.turn.values
+        pos = np.searchsorted(turns, q.values)
+        hit = (q.values != "") & (pos < len(turns))
+        hit[hit] = turns[pos[hit]] == q.values[hit]
+        question_of = np.where(hit, pos, -1)[q.codes]  # per passage: its question's turn, -1 for none
+        answers = (question_of >= 0) & live
+        return self.turn.codes[answers], question_of[answers].astype(np.int32)
 
     def postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only.
