@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Where a kb index build spends its time: one process, one segment, phases timed by wrapping them.
 
-CPU time of the one process (other work on the machine barely moves it), each phase's own time
-(a wrapped call inside another counts for itself only). Phases: reading the JSONL into documents;
-the records of each passage; analysis (fugashi tagging for the word and reading fields; character
-bigrams); postings added to the in-memory pool; stored fields (pickled, compressed); the rest of
-add_document (columns, lengths); postings written (sort, blocks, encoding); the rest of the commit.
+CPU time of the one process (other work on a 2-core machine still inflates it: compare runs made
+back to back), each phase's own time (a wrapped call inside another counts for itself only). Phases:
+reading the JSONL into documents; the records of each passage; analysis (fugashi tagging for the word
+and reading fields; character bigrams); postings added to the in-memory pool; stored fields and column
+values (pickled, compressed, written); the rest of add_document; postings written (sort, blocks,
+encoding); the rest of the commit.
 Usage: scripts/build_breakdown.py [CORPUS.jsonl] [--docs N]   (default: the `kb bench` corpus)
 """
 
@@ -38,8 +39,8 @@ PHASES = [
     ("tagging", "analysis: words and readings (tagging)"),
     ("bigrams", "analysis: character bigrams"),
     ("pool", "postings added to the pool"),
-    ("stored", "stored fields (pickle + zlib)"),
-    ("add_document", "rest of add_document (columns, lengths)"),
+    ("stored", "stored fields and columns written (pickle, zlib)"),
+    ("add_document", "rest of add_document (fields, lengths)"),
     ("written", "postings written (sort, blocks, encode)"),
     ("commit", "rest of the commit (column files, terms table)"),
 ]
@@ -72,14 +73,16 @@ def _wrap(owner, name: str, phase: str) -> None:
 def instrument() -> None:
     """Wrap the build's phases (before a writer is made: it looks its term listers up then)."""
     _wrap(counting, "terms", "tagging")
-    for name in ("text_terms", "reading_terms"):  # the listers the writer calls: their own time is the pool's
+    for name in ("text_terms", "reading_terms", "space_separated_terms"):  # the listers: their own time is the pool's
         setattr(counting, name, timed("pool", getattr(counting, name)))
     _wrap(pool.FrequencyPostings, "add_bigram_text", "bigrams")
     pool.bigram_postings = timed("bigrams", pool.bigram_postings)
     for cls in (pool.FieldPostings, pool.FrequencyPostings):
         for name in ("count", "add_identifier", "extend", "add_terms", "settle"):
             _wrap(cls, name, "pool")
-    W3PerDocWriter.finish_doc = timed("stored", W3PerDocWriter.finish_doc)
+    W3PerDocWriter.finish_doc = timed("stored", W3PerDocWriter.finish_doc)  # the previous writer's path
+    if hasattr(bulk, "write_documents"):
+        bulk.write_documents = timed("stored", bulk.write_documents)
     bulk.write_field = timed("written", bulk.write_field)
     _wrap(bulk.BulkWriter, "add_document", "add_document")
     bulk.BulkWriter.commit = timed("commit", bulk.BulkWriter.commit)

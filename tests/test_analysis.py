@@ -6,6 +6,7 @@ import threading
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh.fields import KEYWORD
 
 from indexer.index.counting import (
     bigram_counts,
@@ -153,6 +154,9 @@ def test_term_lister_knows_only_this_modules_analyzers():
     assert term_lister(reading_analyzer()) is reading_terms
     assert term_lister(bigram_analyzer()) is bigram_terms
     assert term_lister(StandardAnalyzer()) is None
+    keyword = KEYWORD(scorable=True).analyzer
+    for text in ("ホウジョウ マコト ホウジョウマコト", " a\tb\r\nc  ", ""):
+        assert term_lister(keyword)(text) == [t.text for t in keyword(text)]
 
 
 def test_text_terms_are_the_analyzers_tokens_in_order():

@@ -21,7 +21,13 @@ from whoosh.writing import SegmentWriter
 
 from indexer.index.blocks import LENGTH_OF_BYTE, write_field
 from indexer.index.counting import bigram_terms, term_lister
-from indexer.index.internals import block_settings, column_writer, length_bytes, perdoc_buffers
+from indexer.index.internals import (
+    block_settings,
+    column_writer,
+    field_lengths,
+    length_bytes,
+    write_documents,
+)
 from indexer.index.pool import ArrayPool
 from indexer.index.schema import TermCounts
 
@@ -36,66 +42,88 @@ class BulkWriter(SegmentWriter):
         if any(f.vector or f.separate_spelling() for _, f in self.schema.items()):
             raise ValueError("BulkWriter does not write term vectors or spelling words")
         self._plans = {name: _Plan(name, field) for name, field in self.schema.items()}
-        self._columns: dict = {}
         self.pool = ArrayPool(self.schema, {name for name, plan in self._plans.items()
                                             if plan.lister is not None and plan.lister is not _IDENTIFIER})
+        # per-document values, written in bulk before merging or flushing (`write_documents`)
+        self._stored: list[tuple[int, dict]] = []
+        self._values: dict[str, tuple[object, list[int], list]] = {}
+        self._documents_written = False
 
     def add_document(self, **fields) -> None:
-        """Same steps as SegmentWriter.add_document for this project's schema (no vectors, no spelling)."""
+        """Same steps as SegmentWriter.add_document for this project's schema (no vectors, no spelling); the
+        stored fields and column values are kept and written in bulk."""
         self._check_state()
-        plans, perdoc, docnum, pool = self._plans, self.perdocwriter, self.docnum, self.pool
+        if self._documents_written:
+            raise ValueError("BulkWriter: no document can be added after merging or flushing")
+        plans, docnum, pool = self._plans, self.docnum, self.pool
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
         unknown = [name for name in fieldnames if name not in plans]
         if unknown:
             raise UnknownFieldError(f"No field named {unknown[0]!r} in {self.schema}")
-        perdoc.start_doc(docnum)
-        stored, fieldlengths = perdoc_buffers(perdoc)
-        try:
-            for fieldname in fieldnames:
-                value = fields[fieldname]
-                if value is None:
-                    continue
-                plan = plans[fieldname]
-                length = 0
-                lister = plan.lister
-                if lister is _IDENTIFIER:  # an ID field: the value is the one term
-                    pool.field(fieldname).add_identifier(docnum, value.encode("utf-8"))
-                elif lister is bigram_terms:  # cut and counted with the segment's other records
-                    length = pool.field(fieldname).add_bigram_text(docnum, value)
-                elif lister is not None:  # the same terms as field.index(value), without Token objects
-                    terms = lister(value)
-                    length = len(terms)
-                    pool.field(fieldname).add_terms(docnum, terms)
-                elif plan.indexed:
-                    items = list(plan.field.index(value))
-                    if plan.scorable:
-                        length = sum(freq for _, freq, _, _ in items)
-                    pool.field(fieldname).extend(docnum, [(b, w, v) for b, _, w, v in items])
-                # W3PerDocWriter.add_field and add_column_value, with the column writers looked up once
-                if plan.stored:
-                    stored[fieldname] = value
-                if length:
-                    self._column(plan.length_column, LENGTHS_COLUMN).add(
-                        docnum, _LENGTH_BYTE[length] if length < len(_LENGTH_BYTE) else length_to_byte(length))
-                    fieldlengths[fieldname] += length
-                if plan.column_type:
-                    cv = value.encode("utf-8") if plan.is_id else plan.field.to_column_value(value)
-                    self._column(fieldname, plan.column_type).add(docnum, cv)
-        except ValueError:
-            perdoc.cancel_doc()
-            raise
-        perdoc.finish_doc()
+        stored: dict = {}
+        values: list[tuple[str, object, object]] = []  # (column, its type, value) in Whoosh's order
+        lengths: list[tuple[str, int]] = []
+        for fieldname in fieldnames:
+            value = fields[fieldname]
+            if value is None:
+                continue
+            plan = plans[fieldname]
+            length = 0
+            lister = plan.lister
+            if lister is _IDENTIFIER:  # an ID field: the value is the one term
+                pool.field(fieldname).add_identifier(docnum, value.encode("utf-8"))
+            elif lister is bigram_terms:  # cut and counted with the segment's other records
+                length = pool.field(fieldname).add_bigram_text(docnum, value)
+            elif lister is not None:  # the same terms as field.index(value), without Token objects
+                terms = lister(value)
+                length = len(terms)
+                pool.field(fieldname).add_terms(docnum, terms)
+            elif plan.indexed:
+                items = list(plan.field.index(value))
+                if plan.scorable:
+                    length = sum(freq for _, freq, _, _ in items)
+                pool.field(fieldname).extend(docnum, [(b, w, v) for b, _, w, v in items])
+            # what W3PerDocWriter.add_field and add_column_value would be given
+            if plan.stored:
+                stored[fieldname] = value
+            if length:
+                byte = _LENGTH_BYTE[length] if length < len(_LENGTH_BYTE) else length_to_byte(length)
+                values.append((plan.length_column, LENGTHS_COLUMN, byte))
+                lengths.append((fieldname, length))
+            if plan.column_type:
+                cv = value.encode("utf-8") if plan.is_id else plan.field.to_column_value(value)
+                values.append((fieldname, plan.column_type, cv))
+        for name, column, value in values:
+            self._value(name, column, docnum, value)
+        if stored:
+            self._stored.append((docnum, stored))
+        totals = field_lengths(self.perdocwriter)
+        for fieldname, length in lengths:
+            totals[fieldname] += length
         self._added = True
         self.docnum += 1
 
-    def _column(self, name: str, column):
-        """The per-document writer's column writer `name`, created on first use."""
-        writer = self._columns.get(name)
-        if writer is None:
-            writer = self._columns[name] = column_writer(self.perdocwriter, name, column)
-        return writer
+    def _value(self, name: str, column, docnum: int, value) -> None:
+        """Keep a column value (its column writer created now: Whoosh creates them in order of first use)."""
+        kept = self._values.get(name)
+        if kept is None:
+            column_writer(self.perdocwriter, name, column)
+            kept = self._values[name] = (column, [], [])
+        kept[1].append(docnum)
+        kept[2].append(value)
+
+    def _write_documents(self) -> None:
+        """Write the kept stored fields and column values of the documents added so far."""
+        if not self._documents_written:
+            write_documents(self.perdocwriter, self.docnum, self._stored, self._values)
+            self._stored, self._values, self._documents_written = [], {}, True
+
+    def _merge_segments(self, mergetype, optimize, merge):
+        self._write_documents()  # merged documents follow the added ones
+        return super()._merge_segments(mergetype, optimize, merge)
 
     def _flush_segment(self) -> None:
+        self._write_documents()
         self.perdocwriter.close()
         pdr = self.per_document_reader()
         try:

@@ -12,11 +12,13 @@ whole segment are cut and counted with NumPy at once (`bigram_postings`).
 from __future__ import annotations
 
 import operator
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
+from whoosh.analysis import SpaceSeparatedTokenizer
 
 from indexer.text.analysis import (
     CONTENT_RUN,
@@ -115,10 +117,23 @@ def bigram_counts(text: str) -> dict[str, int]:
     return dict(Counter(bigram_terms(text)))
 
 
+_SPACE_SEPARATED = re.compile(r"[^ \t\r\n]+")
+
+
+def space_separated_terms(text: str) -> list[str]:
+    """The terms Whoosh's `SpaceSeparatedTokenizer` (a KEYWORD field's) gives for `text`.
+
+    >>> space_separated_terms("ホウジョウ マコト\tホウジョウマコト")
+    ['ホウジョウ', 'マコト', 'ホウジョウマコト']
+    """
+    return _SPACE_SEPARATED.findall(text)
+
+
 def term_lister(analyzer) -> Callable[[str], list[str]] | None:
-    """The fast function listing the terms `analyzer` gives, if it is one of this module's analyzers."""
+    """The fast function listing the terms `analyzer` gives, if it is one of this module's analyzers (or a
+    KEYWORD field's space-separated tokenizer)."""
     for known, lister in ((japanese_analyzer(), text_terms), (reading_analyzer(), reading_terms),
-                          (bigram_analyzer(), bigram_terms)):
+                          (bigram_analyzer(), bigram_terms), (SpaceSeparatedTokenizer(), space_separated_terms)):
         if analyzer == known:
             return lister
     return None

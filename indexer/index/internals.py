@@ -18,11 +18,14 @@ Readers take a *leaf* reader (one of `reader.leaf_readers()`); a leaf that is no
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from array import array
+from pickle import dumps
+from typing import TYPE_CHECKING
 
 import numpy as np
 import whoosh
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3TermInfo
+from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.filedb.filetables import _lengths as _record_lengths
 from whoosh.index import TOC
 from whoosh.reading import SegmentReader
@@ -149,10 +152,74 @@ def read_postings(reader: IndexReader, fieldname: str, btext: bytes) -> tuple[np
 # -- writing a segment ------------------------------------------------------------------------
 
 
-def perdoc_buffers(perdoc: PerDocumentWriter) -> tuple[dict[str, Any], dict[str, int]]:
-    """The per-document writer's stored fields of the document being written (call after
-    `perdoc.start_doc`) and its running total length of each field, to be filled in place."""
-    return perdoc._storedfields, perdoc._fieldlengths
+def field_lengths(perdoc: PerDocumentWriter) -> dict[str, int]:
+    """The per-document writer's running total length of each field, to be added to in place."""
+    return perdoc._fieldlengths
+
+
+#: A struct typecode of a NumericColumn → the NumPy type of its big-endian values.
+_NUMERIC = {"B": "u1", "b": "i1", "H": ">u2", "h": ">i2", "I": ">u4", "i": ">i4", "Q": ">u8", "q": ">i8"}
+
+
+def _growable(values: np.ndarray) -> array:
+    """What a GrowableArray (allow_longs=False) holds after `values` were appended one by one."""
+    top = int(values.max()) if len(values) else 0
+    code = "B" if top < 2**8 else "H" if top < 2**16 else "i" if top < 2**31 else "I" if top < 2**32 else None
+    if code is None:
+        raise OverflowError(f"{top!r} is too big to fit in an array")
+    out = array(code)
+    out.frombytes(values.astype(np.dtype(code).newbyteorder("=")).tobytes())
+    return out
+
+
+def _add_varbytes(w, docnums: list[int], values: list[bytes]) -> None:
+    """`w.add(d, v)` for each pair of a fresh VarBytesColumn writer, in one write (the same state)."""
+    n = docnums[-1] + 1
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[docnums] = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    w._dbfile.write(b"".join(values))
+    w._lengths.array = _growable(lengths)
+    w._offsets.array = _growable(np.cumsum(lengths) - lengths)  # a document without a value: the current end
+    w._offset_base = int(lengths.sum())
+    w._count = n
+
+
+def _add_numbers(w, column: NumericColumn, docnums: list[int], values: list) -> None:
+    """`w.add(d, v)` for each pair of a fresh NumericColumn writer (default values are not written)."""
+    keep = [(d, v) for d, v in zip(docnums, values, strict=True) if v != w._default]
+    if not keep:
+        return
+    out = np.full(keep[-1][0] + 1, w._default, dtype=np.dtype(_NUMERIC[column._typecode]))
+    out[[d for d, _ in keep]] = [v for _, v in keep]
+    w._dbfile.write(out.tobytes())
+    w._count = len(out)
+
+
+def write_documents(perdoc: PerDocumentWriter, count: int, stored: list[tuple[int, dict]],
+                    columns: dict[str, tuple[Column, list[int], list]]) -> None:
+    """What `count` documents added one by one (`start_doc`, `add_column_value`, `finish_doc`) leave in a
+    W3PerDocWriter that has none yet, written in bulk: the same bytes. `stored`: (docnum, stored fields)
+    of the documents with some; `columns`: name → (column type, increasing docnums, values), each column
+    writer already created (Whoosh creates them in the order of first use, and so must the caller)."""
+    if perdoc._doccount or perdoc._indoc:
+        raise ValueError("write_documents needs a per-document writer without documents")
+    if stored:
+        pickled = perdoc._get_column("_stored")  # PickleColumn(CompressedBytesColumn()): pickle, compress
+        level, compress = pickled._child._level, pickled._child._compress
+        _add_varbytes(pickled._child, [d for d, _ in stored], [compress(dumps(f, 2), level) for _, f in stored])
+    for name, (column, docnums, values) in columns.items():
+        if not docnums:
+            continue
+        w = perdoc._get_column(name)
+        if type(column) is NumericColumn and column._typecode in _NUMERIC:
+            _add_numbers(w, column, docnums, values)
+        elif type(column) is VarBytesColumn:
+            _add_varbytes(w, docnums, values)
+        else:
+            for d, v in zip(docnums, values, strict=True):
+                w.add(d, v)
+    perdoc._doccount = count
+    perdoc._docnum = count - 1 if count else None
 
 
 def column_writer(perdoc: PerDocumentWriter, name: str, column: Column) -> ColumnWriter:
