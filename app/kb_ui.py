@@ -366,14 +366,14 @@ def badge(visibility: str) -> str:
 
 def hit_header_html(hit) -> str:
     """Session, date, speaker, part, title and badge of a hit, escaped."""
-    bits = [session_label(hit.session), hit.date, speaker_label(hit.speaker, hit.speaker_role),
-            PART_LABELS.get(hit.part, hit.part), TYPE_LABELS.get(hit.doc_type, hit.doc_type)]
+    bits = [escape(session_label(hit.session)), escape(hit.date), speaker_link_html(hit.speaker, hit.speaker_role),
+            escape(PART_LABELS.get(hit.part, hit.part)), escape(TYPE_LABELS.get(hit.doc_type, hit.doc_type))]
     when = fmt_time(hit.start)
     if when:
-        bits.append(when)
+        bits.append(escape(when))
     if not getattr(hit, "all_terms", True):
         bits.append("一部の語を含む")
-    meta = " ・ ".join(escape(b) for b in bits if b)
+    meta = " ・ ".join(b for b in bits if b)
     return (f'<div class="kb-meta">{meta}{badge(hit.visibility)}</div>'
             f'<div class="kb-title">{escape(hit.title or hit.doc_id)}</div>')
 
@@ -441,7 +441,7 @@ def turn_html(seg, hit_order: int | None, query: str, links: str = "", *, anchor
     carries none, so every id is unique and a jump lands in the text. `matched`: another turn that
     matches the query (its terms marked, as the hit's are)."""
     is_hit = hit_order is not None and seg.order == hit_order
-    who = escape(speaker_label(seg.speaker, seg.speaker_role))
+    who = speaker_link_html(seg.speaker, seg.speaker_role)
     when = fmt_time(seg.start)
     meta = " ・ ".join(b for b in (("▶ この発言" if is_hit else ""), who, escape(when)) if b)
     meta += badge(seg.visibility)

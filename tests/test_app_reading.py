@@ -178,3 +178,15 @@ def test_saved_synonyms_take_effect_on_the_next_search_even_when_cached(env):
     reader.run()  # the same query, the same page: a new result, not the cached 0
     assert reader.subheader[0].value != "0 件"
     assert any("<mark>" in h for h in html_values(reader))
+
+
+def test_speaker_names_link_to_their_turns_and_qa(env):
+    """A speaker's name in a hit and in the document's text links to that speaker's Q&A and turns."""
+    link = re.compile(r'<a class="kb-speaker" href="qa\?answerer=([^"]+)"')
+    at = app()
+    at.text_input(key="q").input("内製化").run()
+    hits = [h for h in html_values(at) if 'class="kb-title"' in h]
+    assert hits and all(link.search(h) for h in hits if "佐伯" in h)
+    assert any("qa?answerer=%E4%BD%90%E4%BC%AF" in h for h in hits), [h[:300] for h in hits]  # 佐伯
+    doc = body(goto(app(), "document", {"doc": "t1"}))
+    assert len(link.findall(doc)) >= 4 and "qa?answerer=%E7%94%B0%E6%9D%91" in doc  # 田村

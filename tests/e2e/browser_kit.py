@@ -131,7 +131,7 @@ def new_page(browser, viewport: dict | None = None):
     """
     ctx = browser.new_context(viewport=viewport or DESKTOP, locale="ja-JP")
     pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(60_000)  # a loaded 2-core CI machine can take long over one rerun
     pg.dialogs = []
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
     return pg
