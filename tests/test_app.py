@@ -132,6 +132,14 @@ def search(at: AppTest, q: str) -> AppTest:
     return at
 
 
+def goto(at: AppTest, page: str, params: dict | None = None) -> AppTest:
+    """Switch to a page (`views/<page>.py`) with URL query parameters, as a link would."""
+    at.query_params = params or {}
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
 def html_values(at: AppTest) -> list[str]:
     return [h.value for h in at.html]
 

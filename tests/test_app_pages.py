@@ -13,7 +13,7 @@ import pytest
 
 st = pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
-from test_app import APP, PASSWORD, all_text, html_values, login, logout, make_accounts  # noqa: E402
+from test_app import APP, PASSWORD, all_text, goto, html_values, login, logout, make_accounts  # noqa: E402
 from test_browse import MARKERS, QA_DOC  # noqa: E402
 
 from indexer import KnowledgeBase, archive  # noqa: E402
@@ -64,13 +64,6 @@ def log_in_here(at: AppTest, role: str, page: str, params: dict | None = None) -
 
 def audit_entries(env, action: str) -> list[dict]:
     return [e for e in audit.entries(env.root) if e["action"] == action]
-
-
-def goto(at: AppTest, page: str, params: dict | None = None) -> AppTest:
-    at.query_params = params or {}
-    at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def no_markers(at: AppTest) -> bool:

@@ -14,7 +14,7 @@ import pytest
 
 st = pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
-from test_app import APP, html_values, kb_ui, login, make_accounts, script_blocks  # noqa: E402
+from test_app import APP, goto, html_values, kb_ui, login, make_accounts, script_blocks  # noqa: E402
 
 from indexer.archive.actions import index_corpus  # noqa: E402
 from indexer.archive.datadir import DataDir  # noqa: E402
@@ -42,13 +42,6 @@ def env(tmp_path, monkeypatch):
 def app() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def goto(at: AppTest, page: str, params: dict | None = None) -> AppTest:
-    at.query_params = params or {}
-    at.switch_page(f"views/{page}.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -23,7 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from browser_kit import ARGS, CHROMIUM, PHONE, new_page, require_browser, streamlit_server  # noqa: E402
-from helpers import write_corpus  # noqa: E402
+from helpers import write_corpus, write_subtitled_corpus  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +58,12 @@ def phone_page(browser):
     pg = new_page(browser, PHONE)
     yield pg
     pg.context.close()
+
+
+@pytest.fixture(scope="module")
+def subtitled_server(tmp_path_factory, request):
+    """A server of its own for a module, on the tiny corpus plus t1's subtitles (turns held twice)."""
+    require_browser()
+    tmp = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    with streamlit_server(tmp, write_subtitled_corpus(tmp / "corpus")) as srv:
+        yield srv

@@ -21,14 +21,11 @@ from browser_kit import (
     log_in,
     nav,
     new_page,
-    require_browser,
     search,
     shot,
-    streamlit_server,
     visible_text,
     wait_idle,
 )
-from helpers import write_subtitled_corpus
 
 #: Streamlit 1.67's own English words that can show in this app (its widgets, dialogs and frame).
 STREAMLIT_ENGLISH = [
@@ -50,11 +47,9 @@ ALLOWED = {"speaker", "Enter", "Ctrl", "Esc", "CSV", "PNG", "MB", "KB", "GB",
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    require_browser()
-    tmp = tmp_path_factory.mktemp("japanese")
-    with streamlit_server(tmp, write_subtitled_corpus(tmp / "corpus")) as srv:
-        yield srv
+def server(subtitled_server):
+    """This module's own server (conftest.subtitled_server)."""
+    return subtitled_server
 
 
 def english_on(page) -> list[str]:

@@ -14,8 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser_kit import goto, require_browser, search, shot, streamlit_server, wait_idle
-from helpers import write_subtitled_corpus
+from browser_kit import goto, search, shot, wait_idle
 
 #: Is the element's top inside the visible part of the page (Streamlit scrolls its own main area)?
 IN_VIEW_JS = """(el) => {
@@ -25,11 +24,9 @@ IN_VIEW_JS = """(el) => {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    require_browser()
-    tmp = tmp_path_factory.mktemp("reading")
-    with streamlit_server(tmp, write_subtitled_corpus(tmp / "corpus")) as srv:
-        yield srv
+def server(subtitled_server):
+    """This module's own server (conftest.subtitled_server)."""
+    return subtitled_server
 
 
 def query_of(url: str) -> dict[str, str]:
