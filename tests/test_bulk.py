@@ -12,6 +12,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
+from indexer.index import blocks, pool
 from indexer.index.bulk import BulkWriter
 from indexer.index.schema import make_schema
 from indexer.index.store import Index, _records, _split
@@ -55,8 +56,11 @@ def _write(path: Path, writer_class, docs: list[Document], blocklimit: int = 128
     return _segment_files(path)
 
 
-@pytest.mark.parametrize("blocklimit", [128, 3])  # 3: most terms' postings span several blocks
-def test_bulk_writer_writes_the_same_bytes_as_whoosh(tmp_path, blocklimit):
+@pytest.mark.parametrize("blocklimit, small", [(128, False), (3, False), (3, True)])  # 3: several blocks a term
+def test_bulk_writer_writes_the_same_bytes_as_whoosh(tmp_path, monkeypatch, blocklimit, small):
+    if small:  # postings turned into lists a few blocks at a time, bigrams cut a few records at a time
+        monkeypatch.setattr(blocks, "_CHUNK", 5)
+        monkeypatch.setattr(pool, "BATCH_CHARS", 50)
     whoosh_files = _write(tmp_path / "whoosh", SegmentWriter, _docs(TEXTS), blocklimit)
     bulk_files = _write(tmp_path / "bulk", BulkWriter, _docs(TEXTS), blocklimit)
     assert {"trm", "pst", "_stored.col", "_text_len.col"} <= set(whoosh_files)

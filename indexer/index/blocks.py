@@ -21,6 +21,7 @@ from indexer.index.pool import FieldPostings
 #: Whoosh's one-byte field length code → the length it stands for.
 LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 _NO_LENGTH = np.iinfo(np.int64).max
+_CHUNK = 1 << 18  # postings converted to Python lists at a time (a list of ints costs 36 bytes an item)
 
 
 def lengths_to_bytes(lengths: np.ndarray) -> np.ndarray:
@@ -55,14 +56,15 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     fixedsize = field.format.fixed_value_size()
     # postings sorted by (term, docnum)
     terms = fp.sorted_terms()
-    rank = np.empty(len(terms), dtype=np.int64)
-    rank[[fp.terms[t] for t in sorted(fp.terms)]] = np.arange(len(terms))
+    rank = np.empty(len(terms), dtype=np.int32)
+    rank[[fp.terms[t] for t in sorted(fp.terms)]] = np.arange(len(terms), dtype=np.int32)
     tid_rank = rank[np.frombuffer(fp.tids, dtype=np.int32)]
     docs_arr = np.frombuffer(fp.docs, dtype=np.int32)
     order = np.lexsort((docs_arr, tid_rank))
-    docs = docs_arr[order].astype(np.int64)
+    docs = docs_arr[order]
     w64, values = fp.columns(order)
-    w32 = w64.astype(np.float32).astype(np.float64)  # the weights as a block stores them
+    del order
+    w32 = w64 if fp.whole_weights else w64.astype(np.float32).astype(np.float64)  # as a block stores them
     counts = np.bincount(tid_rank, minlength=len(terms))
     bterm, bstart, bend, first_block = _blocks(counts, blocklimit)
     # block statistics
@@ -71,9 +73,11 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     b_min32, b_max32 = np.minimum.reduceat(w32, bstart), np.maximum.reduceat(w32, bstart)
     kinds = np.where((b_min32 == 1.0) & (b_max32 == 1.0), 0, np.where(b_min32 == b_max32, 1, 2)).tolist()
     if lengths is not None:
-        plens = lengths[docs]
-        b_minlen = np.minimum.reduceat(np.where(plens > 0, plens, _NO_LENGTH), bstart)
-        b_maxlen = np.maximum.reduceat(plens, bstart)
+        plens = lengths.astype(np.int32)[docs]
+        b_minlen = np.minimum.reduceat(np.where(plens > 0, plens, np.iinfo(np.int32).max), bstart).astype(np.int64)
+        b_minlen[b_minlen == np.iinfo(np.int32).max] = _NO_LENGTH
+        b_maxlen = np.maximum.reduceat(plens, bstart).astype(np.int64)
+        del plens
     else:
         b_minlen = np.full(len(bstart), _NO_LENGTH, dtype=np.int64)
         b_maxlen = np.zeros(len(bstart), dtype=np.int64)
@@ -82,18 +86,25 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     deltas = docs.copy()
     deltas[1:] -= docs[:-1]
     deltas[bstart] = docs[bstart]
-    deltas_l, docs_l, w32_l = deltas.tolist(), docs.tolist(), w32.tolist()
     fixed_bytes = values if isinstance(values, bytes) else None
     is_first = np.zeros(len(bstart), dtype=bool)
     is_first[first_block] = True
     is_last = np.roll(is_first, -1)
-    # the blocks, pickled as W3PostingsWriter writes them
+    # the blocks, pickled as W3PostingsWriter writes them; the postings as Python lists a chunk at a time
+    base = postfile.tell()
     out: list[bytes] = []
     append = out.append
     sizes: list[int] = []
+    lo_p = hi_p = 0  # the postings in the lists: [lo_p, hi_p)
     for b0, b1, kind, last, first, mw, lo, hi in zip(bstart.tolist(), bend.tolist(), kinds, is_last.tolist(),
                                                     is_first.tolist(), maxw, minbyte, maxbyte, strict=True):
-        mini_w = None if kind == 0 else (w32_l[b0] if kind == 1 else tuple(w32_l[b0:b1]))
+        if b1 > hi_p:
+            postfile.write(emptybytes.join(out))
+            out.clear()
+            lo_p, hi_p = b0, max(b1, b0 + _CHUNK)
+            deltas_l, docs_l, w32_l = deltas[lo_p:hi_p].tolist(), docs[lo_p:hi_p].tolist(), w32[lo_p:hi_p].tolist()
+        p0, p1 = b0 - lo_p, b1 - lo_p
+        mini_w = None if kind == 0 else (w32_l[p0] if kind == 1 else tuple(w32_l[p0:p1]))
         if fixedsize == 0:
             mini_v = None
         elif fixed_bytes is not None:
@@ -102,11 +113,11 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
             mini_v = tuple(v for v in values[b0:b1] if v)
         else:
             mini_v = emptybytes.join(v for v in values[b0:b1] if v)
-        data = dumps((tuple(deltas_l[b0:b1]), mini_w, mini_v), 2)
+        data = dumps((tuple(deltas_l[p0:p1]), mini_w, mini_v), 2)
         comp = compression if len(data) >= COMPRESSION_MIN_SIZE else 0
         if comp:
             data = zlib.compress(data, comp)
-        info = dumps((b1 - b0, docs_l[b1 - 1], mw, comp, lo, hi), 2)
+        info = dumps((b1 - b0, docs_l[p1 - 1], mw, comp, lo, hi), 2)
         size = len(info) + len(data)
         if first:
             append(WHOOSH3_HEADER_MAGIC)
@@ -114,6 +125,7 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
         append(info)
         append(data)
         sizes.append(size + 4)
+    postfile.write(emptybytes.join(out))
     # the term infos, as W3TermInfo accumulates them block by block (every term has postings)
     starts = first_block
     term_sizes = np.add.reduceat(np.asarray(sizes, dtype=np.int64), starts) + len(WHOOSH3_HEADER_MAGIC)
@@ -125,10 +137,8 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     infos["maxweight"] = np.maximum.reduceat(np.maximum(b_maxw, 0), starts)
     infos["minid"] = docs[bstart[starts]]
     infos["maxid"] = docs[bend[np.append(starts[1:], len(bstart)) - 1] - 1]
-    base = postfile.tell()
     infos["offset"] = base + np.cumsum(term_sizes) - term_sizes
     infos["length"] = term_sizes
-    postfile.write(emptybytes.join(out))
     size = infos.dtype.itemsize
     raw = infos.tobytes()
     add_terms(tindex, [key_prefix + t for t in terms], [raw[i:i + size] for i in range(0, len(raw), size)])

@@ -62,10 +62,15 @@ def _rows() -> _Rows:
     return cache
 
 
+def folded(text: str) -> str:
+    """`fold_text(text)`, remembered for the last few texts (a passage's word, reading and bigram fields)."""
+    return remembered("folded", 2, fold_text, text or "")
+
+
 def _terms(text: str) -> tuple[list[str], list[str]]:
     parse = tagger().parse
     lookup = _rows().__getitem__
-    found = [info for _, chunk in chunks(fold_text(text or "")) for info in map(lookup, parse(chunk).split("\n"))
+    found = [info for _, chunk in chunks(folded(text)) for info in map(lookup, parse(chunk).split("\n"))
              if info is not None]
     return [word for word, _ in found], [reading for _, reading in found if reading]
 
@@ -151,7 +156,7 @@ _CODE_BITS = 21  # a code point
 
 def bigram_text(text: str) -> str:
     """What the bigram field cuts its bigrams from: the text folded and lower-cased."""
-    return fold_text(text or "").lower()
+    return folded(text).lower()
 
 
 def _is_content(cps: np.ndarray) -> np.ndarray:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 
 from indexer.index.bulk import LENGTH_OF_BYTE
+from indexer.index.columns import ColumnUnion, encode
 from indexer.index.internals import (
     read_numeric_column,
     read_postings,
@@ -63,6 +63,7 @@ class Engine:
         self._postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._postings_size = 0
         self._snapshot: Snapshot | None = None
+        self.columns = {name: ColumnUnion() for name in ARRAY_COLUMNS}  # each string column over the segments
 
     def snapshot(self, searcher) -> Snapshot:
         """The arrays of the searcher's index generation (segments already read are reused)."""
@@ -130,37 +131,6 @@ def _fewest_parts(term: str, holds) -> list[str]:
     return parts
 
 
-@dataclass
-class Codes:
-    """A string column as integer codes plus the distinct values."""
-
-    codes: np.ndarray
-    values: np.ndarray
-
-
-def encode(values: np.ndarray) -> Codes:
-    """A segment's string column (an object array) as codes into its sorted distinct values."""
-    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
-    return Codes(inverse.astype(np.int32), uniq)
-
-
-def merge_codes(parts: list[Codes]) -> Codes:
-    """Segments' columns as one: the union of their distinct values, each segment's codes mapped into it
-    (only the distinct values are sorted again: a new small segment costs little).
-
-    >>> m = merge_codes([encode(np.array(["b", "a", "b"], object)), encode(np.array(["c", "a"], object))])
-    >>> m.values.tolist(), m.codes.tolist()
-    (['a', 'b', 'c'], [1, 0, 1, 2, 0])
-    """
-    if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        return Codes(np.zeros(0, np.int32), np.zeros(0, dtype=str))
-    values = np.unique(np.concatenate([p.values for p in parts]))
-    codes = [np.searchsorted(values, p.values).astype(np.int32)[p.codes] for p in parts]
-    return Codes(np.concatenate(codes), values)
-
-
 class Snapshot:
     """All segments of one index generation as global arrays (docnum = leaf offset + local docnum)."""
 
@@ -177,7 +147,9 @@ class Snapshot:
                 live[off + np.asarray(deleted, dtype=np.int64)] = False
         self.live = live
         self.all_live = bool(live.all())
-        self.cols = {name: merge_codes([a.columns[name] for a in arrays]) for name in ARRAY_COLUMNS}
+        self.cols = {name: engine.columns[name].merged(list(zip(self.seg_keys, (a.columns[name] for a in arrays),
+                                                                 strict=True)))
+                     for name in ARRAY_COLUMNS}
         self.turn = self.cols["seg_id"]
         self.n_turns = len(self.turn.values)
         vis, date = self.cols["visibility"], self.cols["date"]

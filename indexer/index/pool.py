@@ -15,6 +15,9 @@ from whoosh.system import emptybytes
 
 from indexer.index.counting import DOC_BITS, bigram_length, bigram_postings, bigram_text, count_keys
 
+#: Characters of text cut into bigrams at a time (bounds the NumPy arrays of a large segment).
+BATCH_CHARS = 4_000_000
+
 
 class Vocabulary(dict):
     """Term → number, numbering a new term on first lookup (`vocabulary[term]` never fails)."""
@@ -26,6 +29,8 @@ class Vocabulary(dict):
 
 class FieldPostings:
     """The postings of one field, in the order they were added."""
+
+    whole_weights = False  # weights are counts (float32 and float64 the same): frequency fields
 
     def __init__(self, intern: bool):
         self.terms = Vocabulary()
@@ -71,6 +76,8 @@ class FieldPostings:
 class FrequencyPostings(FieldPostings):
     """Postings of a field that stores frequencies only (weight = frequency): terms kept as str."""
 
+    whole_weights = True
+
     def __init__(self, with_values: bool = True):
         super().__init__(intern=True)
         self.with_values = with_values  # Whoosh's Frequency stores each count again as the posting's value
@@ -80,6 +87,7 @@ class FrequencyPostings(FieldPostings):
         self._token_docs: list[int] = []
         self._texts: list[str] = []  # `bigram_text` of the records added by `add_bigram_text`
         self._text_docs: list[int] = []
+        self._text_chars = 0
 
     def count(self, docnum: int, counts: dict[str, int]) -> None:
         """Add one document's term counts."""
@@ -104,9 +112,16 @@ class FrequencyPostings(FieldPostings):
         if length:
             self._texts.append(folded)
             self._text_docs.append(docnum)
+            self._text_chars += len(folded)
+            if self._text_chars > BATCH_CHARS:
+                self._settle_bigrams()
         return length
 
     def settle(self) -> None:
+        self._settle_terms()
+        self._settle_bigrams()
+
+    def _settle_terms(self) -> None:
         if self._token_docs:
             tokens = np.frombuffer(self._tokens, dtype=np.int32).astype(np.int64)
             sizes = np.diff(np.asarray([0, *self._ends], dtype=np.int64))
@@ -116,11 +131,14 @@ class FrequencyPostings(FieldPostings):
             keys, freqs = count_keys((tokens << DOC_BITS) | docs)
             self._append(keys >> DOC_BITS, keys & ((1 << DOC_BITS) - 1), freqs)
             self._tokens, self._ends, self._token_docs = array("i"), [], []
+
+    def _settle_bigrams(self) -> None:
+        """Cut and count the kept texts (a batch: a record's bigrams are all in one batch)."""
         if self._text_docs:
             names, tids, docs, freqs = bigram_postings(self._text_docs, self._texts)
             numbers = np.fromiter(map(self.terms.__getitem__, names), dtype=np.int64, count=len(names))
             self._append(numbers[tids], docs, freqs)
-            self._texts, self._text_docs = [], []
+            self._texts, self._text_docs, self._text_chars = [], [], 0
 
     def _append(self, tids: np.ndarray, docs: np.ndarray, freqs: np.ndarray) -> None:
         self.tids.frombytes(tids.astype(np.int32).tobytes())
