@@ -172,6 +172,7 @@ class Snapshot:
         self._parts: dict[tuple[str, str], list[str]] = {}  # (field, term) → its indexed parts
         self._known: dict[tuple[str, str], bool] = {}  # (field, term) → held by a segment
         self._turn_texts: dict[int, str] = {}  # turn code → its whole text
+        self._norms: dict[tuple, np.ndarray] = {}  # (field, k1, b, average length) → BM25 length part
 
     def _questions(self, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(answer turn, its question's turn) of every live passage answering a question that is a turn here
@@ -265,7 +266,7 @@ class Snapshot:
                          ) -> tuple[np.ndarray, np.ndarray]:
         """`postings`, keeping only the public passages when `public_only`."""
         docs, tf = self.postings(leaves, field, term)
-        if public_only:
+        if public_only and not self.stats(True)["all"]:
             keep = self.stats(True)["visible"][docs]
             docs, tf = docs[keep], tf[keep]
         return docs, tf
@@ -280,7 +281,8 @@ class Snapshot:
                 have = v[visible]
                 have = have[have > 0]
                 avg[f] = float(have.mean()) if len(have) else 1.0
-            self._stats[public_only] = {"n": max(n_vis, 1), "avg": avg, "visible": visible}
+            self._stats[public_only] = {"n": max(n_vis, 1), "avg": avg, "visible": visible,
+                                        "all": n_vis == self.n}  # every passage visible: nothing to filter
         return self._stats[public_only]
 
     def idf(self, leaves, field: str, term: str, public_only: bool = False) -> float:
@@ -317,8 +319,11 @@ class Snapshot:
     def _saturation(self, field: str, docs: np.ndarray, tf: np.ndarray, k1: float, b: float, st: dict
                     ) -> np.ndarray:
         """BM25's term-frequency part, tf × (k1 + 1) / (tf + k1 × (1 − b + b × length / average))."""
-        norm = k1 * (1.0 - b + b * self.lengths[field][docs] / st["avg"][field])
-        return tf * (k1 + 1.0) / (tf + norm)
+        key = (field, k1, b, st["avg"][field])
+        norms = self._norms.get(key)
+        if norms is None:  # every passage's length part, once per snapshot and parameters
+            norms = self._norms[key] = k1 * (1.0 - b + b * self.lengths[field] / st["avg"][field])
+        return tf * (k1 + 1.0) / (tf + norms[docs])
 
     def title_presence(self, leaves, title_field: str, field: str, terms: list[str], k1: float, b: float,
                        among: np.ndarray, boost: float = 1.0, public_only: bool = False):
@@ -335,9 +340,7 @@ class Snapshot:
             if not len(heads):
                 continue
             docs, tf = self.visible_postings(leaves, field, term, public_only)
-            titled = np.zeros(len(self.cols["doc_id"].values), dtype=bool)
-            titled[doc_of[heads]] = True
-            sel = cand[titled[cand_docs]]  # the passages among those, under a title holding the term
+            sel = self._titled(doc_of[heads], among, cand, cand_docs)
             if not len(sel):
                 continue
             had = np.zeros(len(sel), dtype=np.float32)
@@ -353,14 +356,31 @@ class Snapshot:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         return np.concatenate(sels), np.concatenate(weights)
 
-    def doc_passages(self, tags: np.ndarray, doc_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(tag, docnum) of every passage of each tagged document (`doc_codes`: codes of `doc_id`)."""
+    def _titled(self, titled_docs: np.ndarray, among: np.ndarray, cand: np.ndarray, cand_docs: np.ndarray
+                ) -> np.ndarray:
+        """The passages `among` (`cand`: their docnums, `cand_docs`: their documents) of the documents
+        `titled_docs`: through those documents' passages when they are fewer (grouped by document then)."""
+        _, bounds = self._doc_index()
+        titled_docs = np.unique(titled_docs)
+        if int((bounds[titled_docs + 1] - bounds[titled_docs]).sum()) < len(cand):
+            sel = self.doc_passages(titled_docs, titled_docs)[1]
+            return sel[among[sel]]
+        titled = np.zeros(len(bounds) - 1, dtype=bool)
+        titled[titled_docs] = True
+        return cand[titled[cand_docs]]
+
+    def _doc_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Passages sorted by document, and where each document's run starts (computed once)."""
         if self._by_doc is None:
             codes = self.cols["doc_id"].codes
             order = np.argsort(codes, kind="stable")
             bounds = np.searchsorted(codes[order], np.arange(len(self.cols["doc_id"].values) + 1))
             self._by_doc = (order, bounds)
-        order, bounds = self._by_doc
+        return self._by_doc
+
+    def doc_passages(self, tags: np.ndarray, doc_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(tag, docnum) of every passage of each tagged document (`doc_codes`: codes of `doc_id`)."""
+        order, bounds = self._doc_index()
         starts = bounds[doc_codes]
         sizes = bounds[doc_codes + 1] - starts
         total = int(sizes.sum())

@@ -33,7 +33,7 @@ VERSION_FILE = "kb-version.json"
 WRITE_TIMEOUT = 30.0
 #: Most text one build process indexes into one segment: fewer, larger segments repeat fewer terms (a
 #: term costs about 100 bytes and 10 µs however few its postings) and are searched faster; the process
-#: holds about 70 bytes of memory per character (2.9 GB at 41 M, measured at ×10).
+#: holds about 60 bytes of memory per character (2.3 GB at 40 M, measured at ×10).
 PART_CHARS = 41_000_000
 #: Text from which a build with `procs=0` uses two processes (starting them costs about a second).
 AUTO_PARALLEL_CHARS = 2_000_000
