@@ -38,6 +38,10 @@ from indexer.text.normalize import fold_text
 _local = threading.local()
 
 _ROW_CACHE_LIMIT = 500_000
+#: Longest line whose analysis is remembered, and how many: a tenth of the minutes' text is short lines
+#: said again and again (procedure, applause), a sixth of the tagging time.
+_SHORT_LINE = 64
+_LINE_CACHE_LIMIT = 50_000
 
 
 class _Rows(dict):
@@ -67,11 +71,25 @@ def folded(text: str) -> str:
     return remembered("folded", 2, fold_text, text or "")
 
 
+def _lines() -> dict[str, list]:
+    cache = getattr(_local, "lines", None)  # short lines repeat (〔「異議なし」と呼ぶ者あり〕): tagged once
+    if cache is None or len(cache) > _LINE_CACHE_LIMIT:
+        cache = _local.lines = {}
+    return cache
+
+
 def _terms(text: str) -> tuple[list[str], list[str]]:
     parse = tagger().parse
     lookup = _rows().__getitem__
-    found = [info for _, chunk in chunks(folded(text)) for info in map(lookup, parse(chunk).split("\n"))
-             if info is not None]
+    lines = _lines()
+    found: list[tuple[str, str]] = []
+    for _, chunk in chunks(folded(text)):
+        infos = lines.get(chunk) if len(chunk) <= _SHORT_LINE else None
+        if infos is None:
+            infos = [info for info in map(lookup, parse(chunk).split("\n")) if info is not None]
+            if len(chunk) <= _SHORT_LINE:
+                lines[chunk] = infos
+        found += infos
     return [word for word, _ in found], [reading for _, reading in found if reading]
 
 
