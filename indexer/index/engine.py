@@ -309,12 +309,14 @@ class Snapshot:
             if len(docs):
                 docs_l.append(docs)
                 tf_l.append(tf)
-                df = len(docs)
-                idf_l.append(np.full(df, bm25_idf(st["n"], df), dtype=np.float32))
+                idf_l.append(bm25_idf(st["n"], len(docs)))
         if not docs_l:
             return np.empty(0, np.int32), np.empty(0, np.float32)
-        docs, tf, idf = np.concatenate(docs_l), np.concatenate(tf_l), np.concatenate(idf_l)
-        return docs, (boost * idf * self._saturation(field, docs, tf, k1, b, st)).astype(np.float32)
+        docs, tf = (np.concatenate(docs_l), np.concatenate(tf_l)) if len(docs_l) > 1 else (docs_l[0], tf_l[0])
+        scale = boost * np.asarray(idf_l, dtype=np.float32)  # (boost × idf) × saturation, in float32
+        weights = self._saturation(field, docs, tf, k1, b, st)
+        weights *= np.repeat(scale, [len(d) for d in docs_l])
+        return docs, weights
 
     def _saturation(self, field: str, docs: np.ndarray, tf: np.ndarray, k1: float, b: float, st: dict
                     ) -> np.ndarray:
