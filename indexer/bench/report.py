@@ -106,22 +106,32 @@ _KEPT = re.compile(r"^## Build time\b.*?(?=^## |\Z)", re.M | re.S)
 
 
 HOW = [
-    "**Build**: Whoosh stays the index format, but `indexer/bulk.py` writes the segments. `BulkWriter` is "
-    "Whoosh's `SegmentWriter` with the posting pool (a pickled external sort) and the posting-by-posting encoder "
-    "replaced: postings are kept per field in arrays, sorted once with NumPy, block statistics computed with "
-    "NumPy, one write per term. The files are byte-identical to Whoosh's own writer's (`tests/test_bulk.py`). "
-    "Analysis counts terms without Whoosh `Token` objects (`analysis.term_counts`, one tagging per passage for the "
-    "text and reading fields, tagger output lines analysed once each). With `--procs 2` the documents are cut "
-    "into two runs of equal text length (more for more than 8 M characters), each written as one segment by its "
-    "own process. The text fields store frequencies only (no positions: phrases are checked on the stored text).",
-    "**Query latency**: `indexer/engine.py` reads postings, field lengths and per-passage columns of Whoosh's "
-    "immutable segments into NumPy arrays cached by segment; BM25, filters, facets and the passage→turn collapse "
-    "are vectorised; snippets are cut from the stored text of the top hits only.",
-    "**Searchable after add**: `kb add` writes one small new segment; an open searcher sees the new generation "
-    "at its next query and only the new segment's arrays are read.",
+    "**Build**: Whoosh stays the index format (Whoosh opens, searches and merges these segments: "
+    "`tests/test_bulk.py`), but `indexer/index/bulk.py` writes them. `BulkWriter` is Whoosh's `SegmentWriter` with the "
+    "posting pool (a pickled external sort) and the posting-by-posting encoder replaced; its files are byte-identical "
+    "to Whoosh's own writer's (`tests/test_bulk.py`, blocks of 128 and of 3 postings). Each passage's terms are listed "
+    "without Whoosh `Token` objects (one tagging for the word and reading fields; a short line said again and again "
+    "tagged once) and counted per segment with NumPy; the character bigrams of a segment are cut and counted with NumPy "
+    "4 M characters at a time; block and term statistics and the terms table's records are NumPy arrays "
+    "(`indexer/index/blocks.py`); stored fields and column values are written in bulk. With `--procs 2` the documents "
+    "are cut into two runs of equal text length (more above 41 M characters a process), one segment each. "
+    "`scripts/build_breakdown.py` times the phases (the breakdown below).",
+    "**Index size**: nothing is stored twice. Postings keep a term's count as their weight only (`schema.TermCounts`: "
+    "Whoosh's `Frequency` stores the count again as a 4-byte value, pickled per block); compound readings are not "
+    "indexed (a kana word no word reads as is found as 2 to 4 indexed readings in one passage, as a kanji compound's "
+    "words are); a turn's text is its passages joined (no `turn_text`); the `id` term is on document heads only; "
+    "blocks hold 1,024 postings (Whoosh's default is 128: fewer block headers, longer zlib inputs).",
+    "**Query latency**: `indexer/index/engine.py` reads postings, field lengths and per-passage columns of Whoosh's "
+    "immutable segments into NumPy arrays cached by segment; BM25 (its length part computed once per snapshot), "
+    "filters, facets and the passage→turn collapse are vectorised; snippets are cut from the stored text of the top "
+    "hits only; the index generation is checked with Whoosh's file pattern compiled once.",
+    "**Searchable after add**: `kb add` writes one small new segment; an open searcher sees the new generation at "
+    "its next query, reads only the new segment's arrays, and each string column's union over the segments "
+    "(`indexer/index/columns.py`) only inserts the new segment's values (nothing already there is sorted again).",
     "**Memory**: the index is opened with plain file reads, not mmap (mapped, every index page a server touched "
-    "counted in its RSS: 440 MB instead of about 180 MB on the ×1 corpus); the serving process holds the "
-    "per-passage arrays and an LRU of postings (at most 12 M postings).",
+    "counted in its RSS); a segment's string columns are kept as integer codes and their distinct values; about 80 MB "
+    "of the serving process are MeCab's dictionary pages (unidic-lite's `matrix.bin` is 71 MB); an LRU keeps at most "
+    "12 M postings.",
 ]
 
 
