@@ -10,7 +10,9 @@ Measured for `kb` and for SQLite FTS5 (`tokenize='trigram'`, on-disk database in
 - kb only: `add_s`, the time `archive.add_files` (the write path of `kb add`) takes for a new 50,000-character
   transcript, and `add_visible_s`, the time from its return until an already-open `KnowledgeBase` (as a
   serving process has) finds the transcript's unique marker word;
-- kb only: `rss_mb`, the peak RSS of a separate process that opens the index and serves the query mix;
+- kb only: `rss_mb`, the peak RSS of a separate process that opens the index and serves the query mix, run
+  right after the build, before this process tags any text (a process that has MeCab's dictionary pages mapped
+  raises another process's RSS: 194 → 249 MB on the minutes);
 - Groonga (`indexer.bench.groonga`), when installed, in two configurations (`groonga_mecab`, `groonga_bigram`):
   build, disk use, and the same query mix (without it the run says how to install it and goes on).
 
@@ -354,6 +356,9 @@ def bench(corpus: Path, scale: int = 1, limit_docs: int | None = None, repeat: i
         import_jsonl(data, jsonl, procs=procs, actor="kb bench", max_bytes=jsonl.stat().st_size)
         ix = open_index(data)
         kb_res: dict = {"build_s": round(time.perf_counter() - t0, 3), "index_mb": round(dir_mb(data.index), 2)}
+        # before this process tags any text: a process holding MeCab's dictionary pages raises another's RSS
+        log("検索プロセスのメモリを計測しています")
+        kb_res["rss_mb"] = serving_rss(data.index, mix)["rss_mb"]
 
         log("fts5: 索引を作成しています")
         db_path = work / "fts5.sqlite3"
@@ -368,8 +373,6 @@ def bench(corpus: Path, scale: int = 1, limit_docs: int | None = None, repeat: i
         fts.close()
         groonga = run_groonga(lambda: read_records(jsonl), work, lambda fn: run_mix(fn, mix, repeat), log)
 
-        log("検索プロセスのメモリを計測しています")
-        kb_res["rss_mb"] = serving_rss(data.index, mix)["rss_mb"]
 
         log(f"{TRANSCRIPT_CHARS:,} 字のトランスクリプトを追加し、検索できるまでの時間を計測しています")
         kb_res.update(measure_add(data, kb, work, list(read_records(jsonl, 2000))))
