@@ -39,6 +39,7 @@ from indexer.index.internals import (
     check_whoosh_version,
     read_numeric_column,
     read_postings,
+    read_string_codes,
     read_string_column,
     segment_length_bytes,
 )
@@ -302,3 +303,17 @@ def test_importing_the_internals_with_another_whoosh_fails():
     assert done.returncode == 3, done.stderr
     assert done.stdout.startswith("WhooshVersionError") and "'KbError'" in done.stdout and "3.55.0" in done.stdout
     assert "whoosh3==3.54.0" in done.stdout
+
+
+def test_string_codes_are_numpys_unique_of_the_column(tmp_path):
+
+    ix = Index(tmp_path / "ix", create=True)
+    ix.put([Document(id=f"文書{i}", type="transcript", title="t", source="x.md", date="2025-01-0" + str(i % 3 + 1),
+                     segments=[Segment(order=k, text="本文", speaker=["北条", "", "佐伯"][k % 3]) for k in range(4)])
+            for i in range(3)])
+    for r, _ in ix.ix.reader().leaf_readers():
+        n = r.doc_count_all() + 2  # two documents past the column's end
+        for name in ("doc_id", "speaker", "date", "question_id"):
+            values, codes = np.unique(read_string_column(r, name, n).astype(str), return_inverse=True)
+            got_codes, got_values = read_string_codes(r, name, n)
+            assert got_values.tolist() == values.tolist() and got_codes.tolist() == codes.tolist(), name

@@ -14,11 +14,11 @@ from collections import OrderedDict
 import numpy as np
 
 from indexer.index.bulk import LENGTH_OF_BYTE
-from indexer.index.columns import ColumnUnion, encode
+from indexer.index.columns import Codes, ColumnUnion
 from indexer.index.internals import (
     read_numeric_column,
     read_postings,
-    read_string_column,
+    read_string_codes,
     segment_length_bytes,
 )
 from indexer.index.schema import ARRAY_COLUMNS, SCORED_FIELDS
@@ -48,7 +48,7 @@ class SegmentArrays:
     def __init__(self, reader):
         n = reader.doc_count_all()
         self.n = n
-        self.columns = {name: encode(read_string_column(reader, name, n)) for name in ARRAY_COLUMNS}
+        self.columns = {name: Codes(*read_string_codes(reader, name, n)) for name in ARRAY_COLUMNS}
         self.lengths = {f: LENGTH_OF_BYTE[segment_length_bytes(reader, f, n)].astype(np.float32)
                         for f in SCORED_FIELDS}
         self.order = read_numeric_column(reader, "turn_order", n).astype(np.int32, copy=False)

@@ -73,21 +73,38 @@ def is_segment(reader: IndexReader) -> bool:
     return isinstance(reader, SegmentReader)
 
 
-def read_string_column(reader: IndexReader, name: str, n: int) -> np.ndarray:
-    """A string column (a sortable ID field: VarBytesColumn) of the first `n` documents of a segment,
-    as an object array read in one piece; a document without a value (or a segment without the
-    column) gives the empty string."""
-    out = np.full(n, "", dtype=object)
+def _string_cells(reader: IndexReader, name: str, n: int) -> list[bytes]:
+    """The raw values of a string column (a sortable ID field: VarBytesColumn) of the first `n` documents
+    of a segment, read in one piece; b"" for a document without a value (or a segment without the column)."""
     if not is_segment(reader) or not reader.has_column(name):
-        return out
+        return [b""] * n
     raw = reader.column_reader(name, translate=False)
     lengths = raw._lengths.tolist()
     offsets = raw._offsets.tolist()
     count = min(n, len(lengths))
-    if count:
-        blob = raw._dbfile.get(raw._basepos, offsets[count - 1] + lengths[count - 1])
-        out[:count] = [blob[o:o + k].decode("utf-8") for o, k in zip(offsets[:count], lengths[:count], strict=True)]
+    if not count:
+        return [b""] * n
+    blob = raw._dbfile.get(raw._basepos, offsets[count - 1] + lengths[count - 1])
+    cells = [blob[o:o + k] for o, k in zip(offsets[:count], lengths[:count], strict=True)]
+    return cells + [b""] * (n - count)
+
+
+def read_string_column(reader: IndexReader, name: str, n: int) -> np.ndarray:
+    """A string column of the first `n` documents of a segment as an object array ("" for none)."""
+    out = np.empty(n, dtype=object)
+    out[:] = [cell.decode("utf-8") for cell in _string_cells(reader, name, n)]
     return out
+
+
+def read_string_codes(reader: IndexReader, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A string column of the first `n` documents of a segment as (codes, sorted distinct values): the same
+    as `np.unique(read_string_column(...).astype(str), return_inverse=True)` without a string per document
+    (UTF-8 byte order is code point order)."""
+    cells = _string_cells(reader, name, n)
+    distinct = sorted(set(cells))
+    number = {cell: i for i, cell in enumerate(distinct)}
+    codes = np.fromiter(map(number.__getitem__, cells), dtype=np.int32, count=n)
+    return codes, np.array([cell.decode("utf-8") for cell in distinct], dtype=str)
 
 
 def read_numeric_column(reader: IndexReader, name: str, n: int) -> np.ndarray:
