@@ -58,9 +58,10 @@ def _write(path: Path, writer_class, docs: list[Document], blocklimit: int = 128
 
 @pytest.mark.parametrize("blocklimit, small", [(128, False), (3, False), (3, True)])  # 3: several blocks a term
 def test_bulk_writer_writes_the_same_bytes_as_whoosh(tmp_path, monkeypatch, blocklimit, small):
-    if small:  # postings turned into lists a few blocks at a time, bigrams cut a few records at a time
+    if small:  # postings turned into lists a few blocks at a time, bigrams and terms a few records at a time
         monkeypatch.setattr(blocks, "_CHUNK", 5)
         monkeypatch.setattr(pool, "BATCH_CHARS", 50)
+        monkeypatch.setattr(pool, "BATCH_TERMS", 20)
     whoosh_files = _write(tmp_path / "whoosh", SegmentWriter, _docs(TEXTS), blocklimit)
     bulk_files = _write(tmp_path / "bulk", BulkWriter, _docs(TEXTS), blocklimit)
     assert {"trm", "pst", "_stored.col", "_text_len.col"} <= set(whoosh_files)

@@ -71,7 +71,7 @@ class BulkWriter(SegmentWriter):
             length = 0
             lister = plan.lister
             if lister is _IDENTIFIER:  # an ID field: the value is the one term
-                pool.field(fieldname).add_identifier(docnum, value.encode("utf-8"))
+                pool.field(fieldname).add_identifier(docnum, value)
             elif lister is bigram_terms:  # cut and counted with the segment's other records
                 length = pool.field(fieldname).add_bigram_text(docnum, value)
             elif lister is not None:  # the same terms as field.index(value), without Token objects

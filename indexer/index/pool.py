@@ -15,8 +15,9 @@ from whoosh.system import emptybytes
 
 from indexer.index.counting import DOC_BITS, bigram_length, bigram_postings, bigram_text, count_keys
 
-#: Characters of text cut into bigrams at a time (bounds the NumPy arrays of a large segment).
+#: Characters of text cut into bigrams, and terms counted, at a time (bounds the memory of a large segment).
 BATCH_CHARS = 4_000_000
+BATCH_TERMS = 4_000_000
 
 
 class Vocabulary(dict):
@@ -41,6 +42,8 @@ class FieldPostings:
         # Fixed-size values (frequencies) repeat: keep one object each. Variable ones (positions) are
         # pickled per block, where shared objects would be written differently from Whoosh.
         self._interned: dict[bytes, bytes] | None = {} if intern else None
+        self._ids: list[str] = []  # values of an ID field, one posting each (`add_identifier`)
+        self._id_docs: list[int] = []
 
     def extend(self, docnum: int, items: list[tuple[bytes, float, bytes]]) -> None:
         """Add one document's (term bytes, weight, value bytes) postings."""
@@ -54,15 +57,20 @@ class FieldPostings:
             intern = self._interned.setdefault
             self.values.extend([intern(v, v) for _, _, v in items])
 
-    def add_identifier(self, docnum: int, btext: bytes) -> None:
-        """Add the one term of an ID field (weight 1, no value)."""
-        self.tids.append(self.terms[btext])
-        self.docs.append(docnum)
-        self.weights.append(1.0)
-        self.values.append(emptybytes)
+    def add_identifier(self, docnum: int, value: str) -> None:
+        """Add the one term of an ID field (weight 1, no value), numbered when settled."""
+        self._ids.append(value)
+        self._id_docs.append(docnum)
 
     def settle(self) -> None:
         """Move postings still held in another form into the arrays (before writing)."""
+        if self._ids:
+            n = len(self._ids)
+            self.tids.extend(map(self.terms.__getitem__, (v.encode("utf-8") for v in self._ids)))
+            self.docs.extend(self._id_docs)
+            self.weights.extend(array("d", [1.0]) * n)
+            self.values.extend([emptybytes] * n)
+            self._ids, self._id_docs = [], []
 
     def sorted_terms(self) -> list[bytes]:
         return sorted(self.terms)
@@ -82,7 +90,7 @@ class FrequencyPostings(FieldPostings):
         super().__init__(intern=True)
         self.with_values = with_values  # Whoosh's Frequency stores each count again as the posting's value
         self.freqs = array("i")
-        self._tokens = array("i")  # term numbers of the records added by `add_terms`, one per occurrence
+        self._tokens: list[str] = []  # the terms of the records added by `add_terms`, one per occurrence
         self._ends: list[int] = []  # where each of those records' terms end in `_tokens`
         self._token_docs: list[int] = []
         self._texts: list[str] = []  # `bigram_text` of the records added by `add_bigram_text`
@@ -101,9 +109,11 @@ class FrequencyPostings(FieldPostings):
     def add_terms(self, docnum: int, terms: list[str]) -> None:
         """Add one record's terms (a term repeats as often as it occurs), counted when settled."""
         if terms:
-            self._tokens.extend(map(self.terms.__getitem__, terms))
+            self._tokens += terms
             self._ends.append(len(self._tokens))
             self._token_docs.append(docnum)
+            if len(self._tokens) > BATCH_TERMS:
+                self._settle_terms()
 
     def add_bigram_text(self, docnum: int, text: str) -> int:
         """Add one record's text to be cut into bigrams when settled; its length (number of bigrams)."""
@@ -118,19 +128,20 @@ class FrequencyPostings(FieldPostings):
         return length
 
     def settle(self) -> None:
+        super().settle()
         self._settle_terms()
         self._settle_bigrams()
 
     def _settle_terms(self) -> None:
         if self._token_docs:
-            tokens = np.frombuffer(self._tokens, dtype=np.int32).astype(np.int64)
+            tokens = np.fromiter(map(self.terms.__getitem__, self._tokens), dtype=np.int64, count=len(self._tokens))
             sizes = np.diff(np.asarray([0, *self._ends], dtype=np.int64))
             docs = np.repeat(np.asarray(self._token_docs, dtype=np.int64), sizes)
             if self._token_docs[-1] >= 1 << DOC_BITS:
                 raise ValueError("too many records in one segment")
             keys, freqs = count_keys((tokens << DOC_BITS) | docs)
             self._append(keys >> DOC_BITS, keys & ((1 << DOC_BITS) - 1), freqs)
-            self._tokens, self._ends, self._token_docs = array("i"), [], []
+            self._tokens, self._ends, self._token_docs = [], [], []
 
     def _settle_bigrams(self) -> None:
         """Cut and count the kept texts (a batch: a record's bigrams are all in one batch)."""
