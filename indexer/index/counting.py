@@ -22,6 +22,7 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 
 from indexer.text.analysis import (
     CONTENT_RUN,
+    MAX_CHUNK,
     base_form,
     bigram_analyzer,
     chunks,
@@ -81,14 +82,17 @@ def _lines() -> dict[str, list]:
 def _terms(text: str) -> tuple[list[str], list[str]]:
     parse = tagger().parse
     lookup = _rows().__getitem__
-    lines = _lines()
+    cache = _lines()
     found: list[tuple[str, str]] = []
-    for _, chunk in chunks(folded(text)):
-        infos = lines.get(chunk) if len(chunk) <= _SHORT_LINE else None
+    body = folded(text)
+    lines = [line for line in body.split("\n") if line.strip()] if len(body) <= MAX_CHUNK else \
+        [chunk for _, chunk in chunks(body)]  # a passage's lines are chunks as they are
+    for chunk in lines:
+        infos = cache.get(chunk) if len(chunk) <= _SHORT_LINE else None
         if infos is None:
             infos = [info for info in map(lookup, parse(chunk).split("\n")) if info is not None]
             if len(chunk) <= _SHORT_LINE:
-                lines[chunk] = infos
+                cache[chunk] = infos
         found += infos
     return [word for word, _ in found], [reading for _, reading in found if reading]
 

@@ -37,7 +37,8 @@ STOP_WORDS = frozenset(
 _GLOSS = re.compile(r"^(.+?)-[A-Za-z][A-Za-z .'&-]*$")
 _KATAKANA_WORD = re.compile(r"^[\u30a1-\u30fa\u30fc]+$")
 _KANA_WORD = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc]+$")
-_MAX_CHUNK = 2000
+#: Longest piece of text tagged at once (a longer line is cut after 。).
+MAX_CHUNK = 2000
 _local = threading.local()
 
 
@@ -89,14 +90,14 @@ def chunks(text: str) -> Iterator[tuple[int, str]]:
     """Lines of `text` (long lines cut after 。) with their offsets: MeCab is fastest on short input."""
     offset = 0
     for line in text.split("\n"):
-        if len(line) <= _MAX_CHUNK:
+        if len(line) <= MAX_CHUNK:
             if line.strip():
                 yield offset, line
         else:
             start = 0
             while start < len(line):
-                cut = line.rfind("。", start, start + _MAX_CHUNK)
-                stop = cut + 1 if cut > start else min(len(line), start + _MAX_CHUNK)
+                cut = line.rfind("。", start, start + MAX_CHUNK)
+                stop = cut + 1 if cut > start else min(len(line), start + MAX_CHUNK)
                 yield offset + start, line[start:stop]
                 start = stop
         offset += len(line) + 1
