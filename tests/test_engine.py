@@ -138,3 +138,19 @@ def test_columns_of_several_segments_decode_to_their_values(tmp_path):
     answers = [snap.turn.values[t] for t in snap.answer_turns.tolist()]
     questions = [snap.turn.values[t] for t in snap.question_turns.tolist()]
     assert sorted(zip(answers, questions, strict=True)) == sorted((f"d{d}#0001", f"d{d}#0000") for d in range(2))
+
+
+def test_postings_over_all_segments_are_remembered_per_snapshot(tmp_path):
+    ix = Index(tmp_path / "index", create=True)
+    for doc in _docs():  # two segments
+        ix.put([doc])
+    searcher, snap = ix.reading()
+    leaves = searcher.reader().leaf_readers()
+    first = snap.postings(leaves, "text", "内製")
+    assert snap.postings(leaves, "text", "内製") is first and len(first[0]) == 2  # one per document
+    public = snap.visible_postings(leaves, "text", "内製", public_only=True)
+    assert snap.visible_postings(leaves, "text", "内製", public_only=True) is public
+    assert set(public[0].tolist()) <= set(first[0].tolist())
+    ix.put([_docs()[0]])  # a new generation: a new snapshot, nothing carried over
+    searcher, again = ix.reading()
+    assert again is not snap and again.postings(searcher.reader().leaf_readers(), "text", "内製")[0].size == 2

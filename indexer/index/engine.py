@@ -26,6 +26,8 @@ from indexer.text.analysis import COMPOUND_MAX
 
 POSTINGS_CACHE_LIMIT = 12_000_000  # postings kept in memory (about 8 bytes each)
 TURN_TEXTS_KEPT = 2_000  # whole turn texts remembered per snapshot (hits shown again)
+#: Postings of terms over all segments (the segments' own, joined) remembered per snapshot.
+MERGED_POSTINGS_KEPT = 4_000_000
 #: Fields where a term not indexed whole is found as its parts (compound readings, `Snapshot.reading_parts`).
 COMPOUND_FIELDS = ("reading",)
 _LONGEST_SPLIT = 40  # longest term cut into parts (characters)
@@ -173,6 +175,8 @@ class Snapshot:
         self._known: dict[tuple[str, str], bool] = {}  # (field, term) → held by a segment
         self._turn_texts: dict[int, str] = {}  # turn code → its whole text
         self._norms: dict[tuple, np.ndarray] = {}  # (field, k1, b, average length) → BM25 length part
+        self._merged: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # (field, term, public only) → postings
+        self._merged_size = 0
 
     def _questions(self, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(answer turn, its question's turn) of every live passage answering a question that is a turn here
@@ -192,10 +196,24 @@ class Snapshot:
         In the reading field a term no segment holds (a compound's reading: compounds are not indexed
         whole) is found where it reads as 2 to COMPOUND_MAX indexed readings (`reading_parts`: ナイセイカ =
         ナイセイ + カ) all in one passage, with the rarest part's frequency, as a kanji compound's words are."""
-        if field in COMPOUND_FIELDS and not self._holds(leaves, field, term):
-            parts = self.reading_parts(leaves, field, term)
-            return self._all_of(leaves, field, parts) if parts else (np.empty(0, np.int32), np.empty(0, np.float32))
-        return self.term_postings(leaves, field, term)
+        key = (field, term, False)
+        found = self._merged.get(key)
+        if found is None:
+            if field in COMPOUND_FIELDS and not self._holds(leaves, field, term):
+                parts = self.reading_parts(leaves, field, term)
+                found = self._all_of(leaves, field, parts) if parts else (np.empty(0, np.int32),
+                                                                          np.empty(0, np.float32))
+            else:
+                found = self.term_postings(leaves, field, term)
+            self._keep(key, found)
+        return found
+
+    def _keep(self, key: tuple, postings: tuple[np.ndarray, np.ndarray]) -> None:
+        """Remember a term's postings over all segments for this snapshot (up to MERGED_POSTINGS_KEPT)."""
+        self._merged_size += len(postings[0])
+        if self._merged_size > MERGED_POSTINGS_KEPT:
+            self._merged, self._merged_size = {}, len(postings[0])
+        self._merged[key] = postings
 
     def _all_of(self, leaves, field: str, parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, least tf) of the passages holding every one of `parts`."""
@@ -265,11 +283,16 @@ class Snapshot:
     def visible_postings(self, leaves, field: str, term: str, public_only: bool
                          ) -> tuple[np.ndarray, np.ndarray]:
         """`postings`, keeping only the public passages when `public_only`."""
-        docs, tf = self.postings(leaves, field, term)
-        if public_only and not self.stats(True)["all"]:
+        if not public_only or self.stats(True)["all"]:
+            return self.postings(leaves, field, term)
+        key = (field, term, True)
+        found = self._merged.get(key)
+        if found is None:
+            docs, tf = self.postings(leaves, field, term)
             keep = self.stats(True)["visible"][docs]
-            docs, tf = docs[keep], tf[keep]
-        return docs, tf
+            found = (docs[keep], tf[keep])
+            self._keep(key, found)
+        return found
 
     def stats(self, public_only: bool) -> dict:
         """Collection statistics over what a role may see (so hidden text never moves a score)."""
