@@ -122,7 +122,7 @@ def test_report_marks_targets_and_keeps_other_scales(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "| query + snippets p95 <= every other engine's | 4.00 ms vs 4.50 ms (Groonga (TokenMecab)) | ✓ |" in text
     assert "| query + snippets median <= every other engine's | 2.00 ms vs 1.00 ms (SQLite FTS5 (trigram)) | ✗ |" in text
-    assert "| full build <= 2.0 × Groonga-TokenMecab's (procs=2) | 10.00 s vs 4.00 s (2.5×) | ✗ |" in text
+    assert "| full build <= 2.0 × Groonga-TokenMecab's (procs=2) | 10.00 s vs 4.00 s (2.50×) | ✗ |" in text
     assert "| index on disk <= FTS5's | 5.0 MB vs 9.0 MB | ✓ |" in text
     assert "| kb | SQLite FTS5 (trigram) | Groonga (TokenMecab) |" in text  # an engine not run has no column
     assert "not measured" in text  # the 10x targets

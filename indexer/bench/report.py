@@ -42,7 +42,7 @@ def targets(r: dict) -> list[tuple[str, str, bool | None]]:
             (f"×{r['scale']}: {visible[0]}", visible[1], visible[2]),
         ]
     gm = r.get("groonga_mecab")
-    build = ((f"{kb['build_s']:.2f} s vs {gm['build_s']:.2f} s ({kb['build_s'] / gm['build_s']:.1f}×)",
+    build = ((f"{kb['build_s']:.2f} s vs {gm['build_s']:.2f} s ({kb['build_s'] / gm['build_s']:.2f}×)",
               kb["build_s"] <= 2.0 * gm["build_s"]) if gm else ("Groonga not installed", None))
     return [
         (f"full build <= 2.0 × Groonga-TokenMecab's (procs={r.get('procs', '?')})", *build),
@@ -115,7 +115,7 @@ HOW = [
     "4 M characters at a time; block and term statistics and the terms table's records are NumPy arrays "
     "(`indexer/index/blocks.py`); stored fields and column values are written in bulk. With `--procs 2` the documents "
     "are cut into two runs of equal text length (more above 41 M characters a process), one segment each. "
-    "`scripts/build_breakdown.py` times the phases (the breakdown below).",
+    "`scripts/build_breakdown.py` times the phases (the breakdown above).",
     "**Index size**: nothing is stored twice. Postings keep a term's count as their weight only (`schema.TermCounts`: "
     "Whoosh's `Frequency` stores the count again as a 4-byte value, pickled per block); compound readings are not "
     "indexed (a kana word no word reads as is found as 2 to 4 indexed readings in one passage, as a kanji compound's "
@@ -124,7 +124,8 @@ HOW = [
     "**Query latency**: `indexer/index/engine.py` reads postings, field lengths and per-passage columns of Whoosh's "
     "immutable segments into NumPy arrays cached by segment; BM25 (its length part computed once per snapshot), "
     "filters, facets and the passage→turn collapse are vectorised; snippets are cut from the stored text of the top "
-    "hits only; the index generation is checked with Whoosh's file pattern compiled once.",
+    "hits only; a term's postings over all segments are kept per snapshot; the index generation is checked with "
+    "Whoosh's file pattern compiled once.",
     "**Searchable after add**: `kb add` writes one small new segment; an open searcher sees the new generation at "
     "its next query, reads only the new segment's arrays, and each string column's union over the segments "
     "(`indexer/index/columns.py`) only inserts the new segment's values (nothing already there is sorted again).",
