@@ -47,6 +47,7 @@ class Session:
     theme: str = ""
     chair: str = ""
     guests: list[str] = field(default_factory=list)
+    recording: str = ""  # the session's recording (sessions.yaml `recording:`), linked at subtitle times
 
 
 @dataclass
@@ -129,6 +130,9 @@ class Hit:
     answers_to: int | None = None
     heading: bool = False  # a report's heading line, a hit only because nothing else in its document matched
     all_terms: bool = True  # holds every content word of the query (False: a question's partial match)
+    url: str = ""  # the turn's permalink (search.cite)
+    cite: str = ""  # its Japanese citation, ending in `url`
+    media_url: str = ""  # the session's recording at the turn's subtitle time ("" without either)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -15,6 +15,7 @@ from indexer.archive.datadir import DEFAULT_DATA, DataDir
 from indexer.errors import KbError, QueryError
 from indexer.index.store import Index
 from indexer.models import DOC_TYPES, PART_LABELS, PARTS, ROLES, VISIBILITIES, Document
+from indexer.search.cite import Citer
 from indexer.search.kb import Filters, KnowledgeBase
 
 APP_FILE = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
@@ -212,7 +213,8 @@ def run(argv: list[str] | None = None) -> int:
             out = res.to_dict()
             out["hits"] = [{k: h[k] for k in ("id", "doc_id", "title", "session", "date", "speaker", "speaker_role",
                                               "part", "doc_type", "visibility", "qa", "answers_to", "start",
-                                              "end", "score", "snippet", "text", "heading", "all_terms")}
+                                              "end", "score", "snippet", "text", "heading", "all_terms",
+                                              "url", "cite", "media_url")}
                            for h in out["hits"]]
             _print_json(out)
             return 0
@@ -227,6 +229,8 @@ def run(argv: list[str] | None = None) -> int:
             sess = f"第{h.session}回 " if h.session else ""
             print(f"{indent}[{number[h.id]}] {sess}{h.date} {who} {h.title} ({h.id})")
             print(f"{indent}    {_plain(h.snippet)}")
+            if h.media_url:
+                print(f"{indent}    ▶ {_when(h.start)} {h.media_url}")
 
         for g in res.groups:  # consecutive hits of one document fold under the first
             show_hit(by_id[g.lead], "")
@@ -240,14 +244,22 @@ def run(argv: list[str] | None = None) -> int:
         doc = KnowledgeBase(Index(data.index), data_dir=data.root).document(args.doc_id, role=args.role)
         if doc is None:
             raise KbError(f"文書が見つかりません: {args.doc_id}")
+        links = Citer.of(data.root).document(doc)
         if args.json:
-            _print_json(doc.to_dict())
+            out = doc.to_dict()
+            for seg in out["segments"]:  # each turn's permalink, citation and recording link
+                t = links[seg["order"]]
+                seg.update(url=t.url, cite=t.cite, media_url=t.media_url)
+            _print_json(out)
         else:
             print(f"{doc.title}（{doc.id}）")
+            media = {o: t for o, t in links.items() if t.media_url}
             for s in doc.segments:
                 who = s.speaker + (f"（{s.speaker_role}）" if s.speaker_role else "") if s.speaker else ""
                 t = f"[{_when(s.start)}] " if s.start is not None else ""
                 print(f"\n{t}{who + '：' if who else ''}{s.text}")
+                if s.order in media:
+                    print(f"▶ {media[s.order].media_time} {media[s.order].media_url}")
         return 0
 
     if cmd == "stats":

@@ -39,6 +39,7 @@ class Catalogue:
                 theme=str(s.get("theme", "") or ""),
                 chair=str(s.get("chair", "") or ""),
                 guests=[str(g) for g in s.get("guests") or []],
+                recording=str(s.get("recording", "") or "").strip(),
             )
             for d in s.get("documents") or []:
                 if isinstance(d, dict) and d.get("file"):

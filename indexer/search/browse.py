@@ -13,7 +13,6 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from whoosh import query as Q
 
@@ -21,6 +20,7 @@ from indexer.errors import KbError
 from indexer.index.store import segments_from_records
 from indexer.ingest.catalogue import Catalogue
 from indexer.models import PART_LABELS, TYPE_LABELS, VISIBILITY_LABELS, Document, Hit, Segment
+from indexer.search.cite import permalink
 from indexer.search.dedupe import Copy, fold, same_turn, turn_key
 from indexer.search.kb import Filters, KnowledgeBase, check_role, visibility_filter
 from indexer.search.people import speaker_matches
@@ -366,18 +366,6 @@ def trend(kb: KnowledgeBase, query: str, role: str = "public", top: int = 10) ->
 # -- CSV export ------------------------------------------------------------------------------------
 CSV_COLUMNS = ("回", "日付", "種類", "文書ID", "タイトル", "話者", "役職", "パート", "開始（秒）", "公開範囲", "発言",
                "リンク")
-
-
-def permalink(base_url: str, doc_id: str, order: int, query: str = "") -> str:
-    """The app's URL of one turn in its document (the 文書 page, `doc` and `seg`, and the query marked).
-
-    >>> permalink("http://127.0.0.1:8501/", "s06-qa", 3, "費用")
-    'http://127.0.0.1:8501/document?doc=s06-qa&seg=3&q=%E8%B2%BB%E7%94%A8'
-    """
-    params = {"doc": doc_id, "seg": str(int(order))}
-    if query.strip():
-        params["q"] = query.strip()
-    return f"{base_url.rstrip('/')}/document?{urlencode(params)}"
 
 
 def csv_cell(value) -> str:

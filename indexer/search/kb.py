@@ -20,6 +20,7 @@ from indexer.index.store import Index, head_id, segments_from_records
 from indexer.models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
 from indexer.search import synonyms
 from indexer.search.advice import no_match
+from indexer.search.cite import Citer
 from indexer.search.highlight import Marks, highlight, query_snippet
 from indexer.search.matching import Matches, match
 from indexer.search.pages import drop_repeated_headings, fold_runs
@@ -239,6 +240,7 @@ class KnowledgeBase:
         result.hits = [self._hit(searcher, snap, wanted, int(d), float(scores[t]), stored.get(int(d)),
                                  heading=t in got.headings, all_terms=bool(found.all_terms[t]))
                        for t, d in zip(chosen.tolist(), best, strict=True)]
+        Citer.of(self.data_dir).annotate(result.hits)  # permalink, citation, recording link
         result.groups = fold_runs(result.hits)
         return result
 
