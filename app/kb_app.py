@@ -25,6 +25,7 @@ from indexer import Filters, Index, KbError, KnowledgeBase
 from indexer.archive.datadir import DataDir
 from indexer.models import ROLES, Document, SearchResult
 from indexer.search import browse
+from indexer.search.cite import Citer
 from indexer.search.synonyms import SYNONYMS_FILE
 
 #: The app's address, for links that leave the browser (the CSV's link column): `KB_BASE_URL`.
@@ -87,6 +88,11 @@ def kb() -> KnowledgeBase:
 def base_url() -> str:
     """Where the app is served, for permalinks outside the page: `$KB_BASE_URL`, else http://127.0.0.1:8501."""
     return (os.environ.get("KB_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
+
+
+def turn_links(doc: Document) -> dict:
+    """order → each turn's permalink, citation and recording link (`cite.TurnLinks`), on `base_url()`."""
+    return Citer.of(data_dir(), base_url()).document(doc)
 
 
 def index_version(index: Index) -> tuple:

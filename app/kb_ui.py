@@ -21,6 +21,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from indexer.models import PART_LABELS, TYPE_LABELS, VISIBILITY_LABELS
+from indexer.search.cite import clock
 from indexer.search.kb import KnowledgeBase
 
 ROLE_LABELS = {"public": "公開", "member": "会員", "secretariat": "事務局"}
@@ -185,10 +186,15 @@ CSS = """<style>
 .kb-copy-done { margin-left: 0.5rem; font-size: 0.85rem; color: #2e7d32; }
 .kb-copy-url { margin-top: 0.3rem; width: 100%; font-size: 0.85rem; }
 .kb-sources { font-size: 0.85rem; color: #555; margin-bottom: 0.2rem; }
+.kb-tools { display: inline-flex; flex-wrap: wrap; gap: 0.4rem; align-items: center; margin-left: 0.5rem;
+  font-weight: 400; }
+.kb-tools .kb-copy-button { font-size: 0.8rem; padding: 0.1rem 0.5rem; }
+.kb-media { font-size: 0.85rem; text-decoration: none; white-space: nowrap; }
 /* The jump link and the next/previous hit leave the turn below Streamlit's fixed header. */
 .kb-turn[id] { scroll-margin-top: 4.5rem; }
 /* The element holding JA_SCRIPT takes no room. */
-[data-testid="stElementContainer"]:has(.kb-ja), [data-testid="stElementContainer"]:has(.kb-scroll) { display: none; }
+[data-testid="stElementContainer"]:has(.kb-ja), [data-testid="stElementContainer"]:has(.kb-scroll),
+[data-testid="stElementContainer"]:has(.kb-cite-js) { display: none; }
 /* The page title: Japanese breaks between any two characters, so keep words whole (auto-phrase where the
    browser supports it) and let the title shrink on a narrow screen instead of wrapping mid-word. */
 h1 { word-break: keep-all; overflow-wrap: anywhere; line-break: strict; }
@@ -359,9 +365,73 @@ def _ja_script() -> str:
 #: The translation script (`st.html(JA_SCRIPT, unsafe_allow_javascript=True)` once per run, in the frame).
 JA_SCRIPT = _ja_script()
 
+#: 「引用をコピー」: one static script (`st.html(CITE_SCRIPT, unsafe_allow_javascript=True)` once per run, in the
+#: frame) copies the `data-cite` of any `.kb-cite-button` clicked, so the turns' HTML itself runs no script. The
+#: citation is an attribute value, escaped by `cite_button_html`; where the browser refuses the clipboard (plain
+#: http on another host) the citation is shown selected, to copy by hand, as `copy_link_html` does.
+CITE_SCRIPT = """<span class="kb-cite-js" hidden></span><script>
+(function () {
+  if (window.__kbCite) return;
+  window.__kbCite = true;
+  document.addEventListener('click', (ev) => {
+    const btn = ev.target && ev.target.closest ? ev.target.closest('.kb-cite-button') : null;
+    if (!btn) return;
+    const text = btn.getAttribute('data-cite') || '';
+    const box = btn.closest('.kb-cite') || btn.parentElement;
+    const done = box.querySelector('.kb-copy-done');
+    const manual = () => {
+      let field = box.querySelector('.kb-copy-url');
+      if (!field) {
+        field = document.createElement('input');
+        field.className = 'kb-copy-url'; field.type = 'text'; field.readOnly = true;
+        field.setAttribute('aria-label', '引用');
+        box.appendChild(field);
+      }
+      field.value = text; field.style.display = 'inline-block'; field.focus(); field.select();
+      if (done) done.textContent = '引用を選択しました。Ctrl+C（⌘C）でコピーしてください。';
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(() => { if (done) done.textContent = '引用をコピーしました'; }, manual);
+    } else { manual(); }
+  });
+})();
+</script>"""
+
 
 def badge(visibility: str) -> str:
     return f'<span class="kb-badge">{escape(VISIBILITY_LABELS["members"])}</span>' if visibility == "members" else ""
+
+
+def media_html(url: str, seconds: float | None) -> str:
+    """「▶ 1:13:51」: the recording opened at the turn's moment, in a new tab; "" without a link.
+
+    >>> media_html("https://youtu.be/x?t=75&a=<", 75.2)
+    '<a class="kb-media" href="https://youtu.be/x?t=75&amp;a=&lt;" target="_blank" rel="noopener" title="記録映像をこの時点から開く">▶ 0:01:15</a>'
+    """
+    if not url:
+        return ""
+    return (f'<a class="kb-media" href="{escape(url)}" target="_blank" rel="noopener" '
+            f'title="記録映像をこの時点から開く">▶ {escape(clock(seconds))}</a>')
+
+
+def cite_button_html(cite: str) -> str:
+    """The 「引用をコピー」 button of a turn (`CITE_SCRIPT` copies its escaped `data-cite`); "" without one."""
+    if not cite:
+        return ""
+    return (f'<span class="kb-cite"><button type="button" class="kb-copy-button kb-cite-button" '
+            f'data-cite="{escape(cite)}" title="{escape(cite)}">引用をコピー</button>'
+            f'<span class="kb-copy-done" role="status" aria-live="polite"></span></span>')
+
+
+def tools_html(cite: str, media_url: str = "", seconds: float | None = None) -> str:
+    """A turn's ▶ time link and 引用をコピー button, side by side ("" when it has neither)."""
+    inner = media_html(media_url, seconds) + cite_button_html(cite)
+    return f'<span class="kb-tools">{inner}</span>' if inner else ""
+
+
+def turn_tools(seg, links) -> str:
+    """`tools_html` of a turn from its `cite.TurnLinks` (None: nothing)."""
+    return tools_html(links.cite, links.media_url, seg.start) if links is not None else ""
 
 
 def hit_header_html(hit) -> str:
@@ -433,18 +503,19 @@ def facets_html(facets: dict[str, dict[str, int]], limit: int = 15) -> str:
 
 
 def turn_html(seg, hit_order: int | None, query: str, links: str = "", *, anchor: bool = True,
-              matched: bool = False) -> str:
+              matched: bool = False, tools: str = "") -> str:
     """One speaker turn: label, timestamp, escaped text; the hit turn highlighted and marked.
 
     `links` is HTML built by `qa_links_html` / `copies_html` (already escaped). `anchor`: the turn in
     the document's text carries the id `seg-NNNN`; a copy shown elsewhere on the page (the pinned turn)
     carries none, so every id is unique and a jump lands in the text. `matched`: another turn that
-    matches the query (its terms marked, as the hit's are)."""
+    matches the query (its terms marked, as the hit's are). `tools`: its ▶ time link and 引用をコピー button
+    (`turn_tools`, escaped), beside the speaker."""
     is_hit = hit_order is not None and seg.order == hit_order
     who = speaker_link_html(seg.speaker, seg.speaker_role)
     when = fmt_time(seg.start)
     meta = " ・ ".join(b for b in (("▶ この発言" if is_hit else ""), who, escape(when)) if b)
-    meta += badge(seg.visibility)
+    meta += badge(seg.visibility) + tools
     marked = (is_hit or matched) and query.strip()
     body = KnowledgeBase.highlight(seg.text, query) if marked else escape(seg.text)
     cls = "kb-turn kb-hit" if is_hit else ("kb-turn kb-match" if matched else "kb-turn")
@@ -463,10 +534,10 @@ def copies_html(copies, query: str = "", lead: str = "同じ発言の別の記�
     return f'<div class="kb-copies">{escape(lead)}：{items}</div>'
 
 
-def pinned_turn_html(hit, query: str, question=None, answers=(), copies=()) -> str:
+def pinned_turn_html(hit, query: str, question=None, answers=(), copies=(), links=None) -> str:
     """The hit turn pinned above the text (no element id), with its question or answers, where else the
-    session holds it, and the link that jumps to the turn in the text."""
-    out = turn_html(hit, hit.order, query, copies_html(copies, query), anchor=False)
+    session holds it, and the link that jumps to the turn in the text. `links`: its `cite.TurnLinks`."""
+    out = turn_html(hit, hit.order, query, copies_html(copies, query), anchor=False, tools=turn_tools(hit, links))
     if question is not None:
         out += plain_turn_html(question, "この回答への質問")
     out += "".join(plain_turn_html(a, "この質問への回答") for a in answers)
@@ -565,15 +636,16 @@ def qa_links_html(seg, links) -> str:
 
 
 def document_body_html(doc, hit_order: int | None, query: str, links: dict | None = None,
-                       matches: list[int] | tuple = (), copies: dict | None = None) -> str:
+                       matches: list[int] | tuple = (), copies: dict | None = None, cites: dict | None = None) -> str:
     """Every turn of a document in order, with a heading where the part changes.
 
     `links` maps a turn's order to its `QALinks` (questions ↔ answers); `matches` are the orders of the
     turns that match the query (marked); `copies` maps an order to the same turn in the session's other
-    documents (named under the turn)."""
+    documents (named under the turn); `cites` maps an order to its `cite.TurnLinks` (▶ and 引用をコピー)."""
     out, part = [], None
     links = links or {}
     copies = copies or {}
+    cites = cites or {}
     wanted = set(matches)
     for seg in doc.segments:
         if seg.part != part:
@@ -581,7 +653,8 @@ def document_body_html(doc, hit_order: int | None, query: str, links: dict | Non
             out.append(f'<div class="kb-part">{escape(PART_LABELS.get(part, part))}</div>')
         extra = qa_links_html(seg, links[seg.order]) if seg.order in links else ""
         extra += copies_html(copies.get(seg.order), query)
-        out.append(turn_html(seg, hit_order, query, extra, matched=seg.order in wanted))
+        out.append(turn_html(seg, hit_order, query, extra, matched=seg.order in wanted,
+                             tools=turn_tools(seg, cites.get(seg.order))))
     return "".join(out)
 
 
@@ -592,8 +665,11 @@ def related_html(hit, limit: int = 200) -> str:
 
 
 def hit_html(hit, copies=(), query: str = "") -> str:
-    """A search hit: header, the library's snippet, and where else the session holds the same turn."""
-    return hit_header_html(hit) + snippet_html(hit) + copies_html(copies, query)
+    """A search hit: header, the library's snippet, where else the session holds the same turn, and its ▶ time
+    link and 引用をコピー button."""
+    tools = tools_html(getattr(hit, "cite", ""), getattr(hit, "media_url", ""), hit.start)
+    return (hit_header_html(hit) + snippet_html(hit) + copies_html(copies, query)
+            + (f'<div class="kb-meta">{tools}</div>' if tools else ""))
 
 
 def sources_html(sources) -> str:

@@ -52,6 +52,7 @@ def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon=":material/search:", layout="wide")
     st.html(ui.CSS)
     st.html(ui.JA_SCRIPT, unsafe_allow_javascript=True)  # Streamlit's own English words in Japanese (see kb_ui)
+    st.html(ui.CITE_SCRIPT, unsafe_allow_javascript=True)  # the 引用をコピー buttons of every page (see kb_ui)
     role = kb_app.current_role()
     registered = pages(role)
     page = st.navigation(registered + kb_app.not_found_pages(registered))  # any other URL: a Japanese page

@@ -30,6 +30,7 @@ from indexer.archive.files import swap_in, write_lock
 from indexer.archive.kept import SOURCES, SourceChanges, StoredSource, stored_sources
 from indexer.errors import IndexError_
 from indexer.index.store import Index
+from indexer.ingest import withdrawals
 from indexer.models import Document
 
 Progress = Callable[[float, str], None]
@@ -85,13 +86,19 @@ def recover(data: DataDir) -> None:
                     p.unlink(missing_ok=True)
 
 
-def build_staged_index(data: DataDir, docs: list[Document], procs: int = 1, progress: Progress | None = None) -> Path:
-    """Build an index of `docs` in a new temporary directory beside the archive's index; return it."""
+def build_staged_index(data: DataDir, docs: list[Document], procs: int = 1, progress: Progress | None = None,
+                       withdrawn: list[withdrawals.Withdrawal] | None = None) -> Path:
+    """Build an index of `docs` in a new temporary directory beside the archive's index; return it.
+
+    The withdrawn remarks (`withdrawn`, else the data directory's record) are replaced as it is built."""
     data.index.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=data.index.parent))
     step = None if progress is None else (lambda i, n: progress(0.1 + 0.85 * i / max(n, 1), f"索引に追加 {i}/{n} 件"))
     try:
-        Index(tmp, create=True).put(docs, procs=procs, progress=step)
+        staged = Index(tmp, create=True)
+        items = withdrawals.load(data.root) if withdrawn is None else withdrawn
+        staged.prepare = lambda got: withdrawals.apply(got, items)
+        staged.put(docs, procs=procs, progress=step)
         if progress is not None:
             progress(0.97, "索引を保存しています")
     except BaseException:
@@ -178,6 +185,8 @@ def transaction(data: DataDir, actor: str | None = None,
         index = {"open": open_index, "create": _open_or_create, "none": lambda _: None}[mode](data)
         tx = Transaction(data, actor or audit.cli_actor(), index)
         try:
+        if index is not None:  # every document put in is read with the withdrawn remarks replaced
+            index.prepare = withdrawals.applier(data.root)
             yield tx
         except BaseException:
             tx.rollback()
