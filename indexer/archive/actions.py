@@ -27,6 +27,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.archive import redaction
 from indexer.archive.datadir import DataDir
 from indexer.archive.files import fsync_dir, safe_name, sha256, swap_in, write_atomic, write_new
 from indexer.archive.kept import (
@@ -280,10 +281,12 @@ def index_corpus(root: Path, data: DataDir, procs: int = 1, actor: str | None = 
                 write_new(d / META, dump_meta(meta))
                 fsync_dir(d)
             fsync_dir(staged)
-            tmp = build_staged_index(data, [p.doc for p in parsed], procs, progress)
+            withdrawn, new_withdrawals = redaction.with_corpus(data.root, cat_root, [p.doc for p in parsed], tx.actor)
+            tmp = build_staged_index(data, [p.doc for p in parsed], procs, progress, withdrawn=withdrawn)
             try:
                 if cat_bytes is not None:
                     write_atomic(data.root / CATALOGUE_NAME, cat_bytes)
+                redaction.save(data.root, withdrawn)  # the corpus's redactions.yaml, kept for `kb rebuild`
                 seed = cat_root / SYNONYMS
                 if seed.is_file() and not (data.root / SYNONYMS).exists():  # the corpus's dictionary seeds it
                     write_atomic(data.root / SYNONYMS, seed.read_bytes())
@@ -297,6 +300,8 @@ def index_corpus(root: Path, data: DataDir, procs: int = 1, actor: str | None = 
             shutil.rmtree(staged, ignore_errors=True)
         for p in parsed:
             tx.record("index", p.doc.id, sha256(p.data), str(p.path))
+        for w in new_withdrawals:
+            tx.record("redact", w.doc_id, "", redaction.audit_detail(w))
     if progress is not None:
         progress(1.0, f"完了（文書 {len(parsed)} 件）")
     return Index(data.index)

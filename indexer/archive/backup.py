@@ -1,8 +1,9 @@
 """`kb export` and `kb import-archive`: the data directory as one verified tar.gz, and back.
 
-An export holds the stored sources, the catalogue, the synonyms, the audit log and a manifest of
-SHA-256 hashes. An import extracts it safely (no absolute paths, `..`, links, special files, unexpected
-names or oversized members; every hash checked), rebuilds the index from it and only then swaps it in.
+An export holds the stored sources, the catalogue, the synonyms, the audit log, the record of withdrawn
+remarks (`redactions.json`) and a manifest of SHA-256 hashes. An import extracts it safely (no absolute
+paths, `..`, links, special files, unexpected names or oversized members; every hash checked), rebuilds the
+index from it (the archive's withdrawals applied) and only then swaps it in.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-from indexer.archive import audit
+from indexer.archive import audit, redaction
 from indexer.archive.actions import SYNONYMS
 from indexer.archive.datadir import DataDir
 from indexer.archive.files import sha256, swap_in, write_atomic, write_new
@@ -25,6 +26,7 @@ from indexer.archive.kept import SOURCES, all_documents, dump_meta, now_utc, sto
 from indexer.archive.transaction import build_staged_index, swap_index, transaction
 from indexer.errors import IndexError_, IngestError
 from indexer.index.store import Index
+from indexer.ingest import withdrawals
 from indexer.ingest.catalogue import CATALOGUE_NAME
 
 MANIFEST = "manifest.json"
@@ -44,7 +46,7 @@ def _archive_files(data_dir: Path) -> list[tuple[str, Path]]:
             for f in sorted(d.iterdir()):
                 if f.is_file() and not f.is_symlink():
                     files.append((f"{SOURCES}/{d.name}/{f.name}", f))
-    for name in (CATALOGUE_NAME, SYNONYMS, audit.AUDIT_NAME):
+    for name in (CATALOGUE_NAME, SYNONYMS, audit.AUDIT_NAME, withdrawals.RECORD_NAME):
         if (data_dir / name).is_file():
             files.append((name, data_dir / name))
     return files
@@ -81,7 +83,8 @@ def _member_path(name: str, is_dir: bool) -> PurePosixPath:
     if is_dir:
         ok = 1 <= len(parts) <= 2 and parts[0] == SOURCES
     else:
-        ok = (len(parts) == 1 and parts[0] in (MANIFEST, CATALOGUE_NAME, SYNONYMS, audit.AUDIT_NAME)) or (
+        ok = (len(parts) == 1 and parts[0] in (MANIFEST, CATALOGUE_NAME, SYNONYMS, audit.AUDIT_NAME,
+                                               withdrawals.RECORD_NAME)) or (
             len(parts) == 3 and parts[0] == SOURCES)
     if not ok:
         raise IngestError(f"アーカイブに想定外のファイルがあります: {name!r}")
@@ -159,13 +162,14 @@ def import_archive(data: DataDir, archive: Path, procs: int = 1, actor: str | No
             manifest = extract(archive, staging)
             (staging / SOURCES).mkdir(exist_ok=True)
             docs = all_documents(staging)
-            tmp = build_staged_index(data, docs, procs)
+            tmp = build_staged_index(data, docs, procs, withdrawn=withdrawals.load(staging))
             try:
                 for name in (CATALOGUE_NAME, SYNONYMS):
                     if (staging / name).is_file():
                         write_atomic(data_dir / name, (staging / name).read_bytes())
                     elif name == CATALOGUE_NAME:
                         (data_dir / name).unlink(missing_ok=True)
+                redaction.restore_record(data_dir, staging / withdrawals.RECORD_NAME)
                 old = swap_in(staging / SOURCES, data_dir / SOURCES)
                 if old is not None:
                     shutil.rmtree(old, ignore_errors=True)

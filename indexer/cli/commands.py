@@ -12,6 +12,7 @@ from pathlib import Path
 
 from indexer import archive
 from indexer.archive.datadir import DEFAULT_DATA, DataDir
+from indexer.cli.redact import overlay_lines, secretariat_overlay
 from indexer.errors import KbError, QueryError
 from indexer.index.store import Index
 from indexer.models import DOC_TYPES, PART_LABELS, PARTS, ROLES, VISIBILITIES, Document
@@ -20,7 +21,8 @@ from indexer.search.kb import Filters, KnowledgeBase
 
 APP_FILE = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 #: Modules adding subcommands: each has `register(subparsers)` and `run(args, data: DataDir) -> int`.
-PLUGINS = ("indexer.bench.evaluate", "indexer.bench.speed", "indexer.cli.users", "indexer.cli.admin")
+PLUGINS = ("indexer.bench.evaluate", "indexer.bench.speed", "indexer.cli.users", "indexer.cli.admin",
+           "indexer.cli.redact", "indexer.cli.saved")
 
 
 def _plugins() -> dict:
@@ -245,11 +247,12 @@ def run(argv: list[str] | None = None) -> int:
         if doc is None:
             raise KbError(f"文書が見つかりません: {args.doc_id}")
         links = Citer.of(data.root).document(doc)
+        withdrawn = secretariat_overlay(doc, data) if args.role == "secretariat" else {}  # struck, with reasons
         if args.json:
             out = doc.to_dict()
             for seg in out["segments"]:  # each turn's permalink, citation and recording link
                 t = links[seg["order"]]
-                seg.update(url=t.url, cite=t.cite, media_url=t.media_url)
+                seg.update(url=t.url, cite=t.cite, media_url=t.media_url, **withdrawn.get(seg["order"], {}))
             _print_json(out)
         else:
             print(f"{doc.title}（{doc.id}）")
@@ -257,7 +260,10 @@ def run(argv: list[str] | None = None) -> int:
             for s in doc.segments:
                 who = s.speaker + (f"（{s.speaker_role}）" if s.speaker_role else "") if s.speaker else ""
                 t = f"[{_when(s.start)}] " if s.start is not None else ""
-                print(f"\n{t}{who + '：' if who else ''}{s.text}")
+                turn = withdrawn.get(s.order)
+                print(f"\n{t}{who + '：' if who else ''}{turn['original_text'] if turn else s.text}")
+                if turn:
+                    print("\n".join(overlay_lines(turn)))
                 if s.order in media:
                     print(f"▶ {media[s.order].media_time} {media[s.order].media_url}")
         return 0

@@ -104,6 +104,9 @@ class Index:
 
     def __init__(self, path: str | Path, create: bool = False):
         self.path = Path(path)
+        #: Applied to the documents `put` is given before they are indexed (the archive sets it: withdrawn
+        #: remarks are replaced there, so no index record ever holds their text).
+        self.prepare: Callable[[list[Document]], list[Document]] | None = None
         if create:
             self.path.mkdir(parents=True, exist_ok=True)
             self.ix = storage(self.path).create_index(make_schema())
@@ -182,6 +185,8 @@ class Index:
         With `procs` > 1 and an empty index, the documents are indexed by that many processes, one
         segment per process (or per PART_CHARS of text); `procs` 0 chooses (`auto_procs`). `progress(done, total)` is called as documents are added (the commit follows)."""
         docs = list({doc.id: doc for doc in docs}.values())  # an id given twice: the later document
+        if self.prepare is not None:
+            docs = self.prepare(docs)
         if procs <= 0:
             procs = auto_procs(docs)
         w = self.writer()
