@@ -50,6 +50,7 @@ from indexer.errors import KbError
 USERS_FILE = "users.json"
 SESSIONS_FILE = "sessions.json"
 FAILURES_FILE = "login_failures.json"
+SAVED_FILE = "saved_searches.json"  # each account's saved searches and visits (`saved.py`, `visits.py`)
 COOKIE_NAME = "kb_session"
 HANDOFF_TTL = 60  # seconds a login's one-time code may be exchanged for the cookie
 MAX_SESSIONS_PER_USER = 20  # the oldest go first (a browser that never logs out does not grow the file)
@@ -293,7 +294,7 @@ def add_user(data_dir: str | Path, name: str, role: str, password: str, speaker:
 
 
 def remove_user(data_dir: str | Path, name: str) -> None:
-    """Remove an account (and end its sessions)."""
+    """Remove an account (and end its sessions, and drop its saved searches)."""
     data_dir = Path(data_dir)
     name = check_name(name)
     with _locked(data_dir):
@@ -302,6 +303,9 @@ def remove_user(data_dir: str | Path, name: str) -> None:
             raise AccountError(f"ユーザー「{name}」は登録されていません。")
         _save_users(data_dir, users)
         _drop_sessions(data_dir, lambda e: e.get("name") == name)
+        saved = _read_json(data_dir / SAVED_FILE, {})
+        if isinstance(saved.get("users"), dict) and saved["users"].pop(name, None) is not None:
+            _write_json(data_dir / SAVED_FILE, saved)  # its saved searches and visits (`saved.py`) go too
 
 
 def link_speaker(data_dir: str | Path, name: str, speaker: str, actor: str | None = None) -> Account:

@@ -1,7 +1,8 @@
 """`kb export` and `kb import-archive`: the data directory as one verified tar.gz, and back.
 
 An export holds the stored sources, the catalogue, the synonyms, the audit log, the record of withdrawn
-remarks (`redactions.json`) and a manifest of SHA-256 hashes. An import extracts it safely (no absolute
+remarks (`redactions.json`), the accounts' saved searches (`saved_searches.json`, not the accounts themselves)
+and a manifest of SHA-256 hashes. An import extracts it safely (no absolute
 paths, `..`, links, special files, unexpected names or oversized members; every hash checked), rebuilds the
 index from it (the archive's withdrawals applied) and only then swaps it in.
 """
@@ -18,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-from indexer.archive import audit, redaction
+from indexer.archive import audit, redaction, saved
 from indexer.archive.actions import SYNONYMS
 from indexer.archive.datadir import DataDir
 from indexer.archive.files import sha256, swap_in, write_atomic, write_new
@@ -46,7 +47,7 @@ def _archive_files(data_dir: Path) -> list[tuple[str, Path]]:
             for f in sorted(d.iterdir()):
                 if f.is_file() and not f.is_symlink():
                     files.append((f"{SOURCES}/{d.name}/{f.name}", f))
-    for name in (CATALOGUE_NAME, SYNONYMS, audit.AUDIT_NAME, withdrawals.RECORD_NAME):
+    for name in (CATALOGUE_NAME, SYNONYMS, audit.AUDIT_NAME, withdrawals.RECORD_NAME, saved.SAVED_FILE):
         if (data_dir / name).is_file():
             files.append((name, data_dir / name))
     return files
@@ -84,7 +85,7 @@ def _member_path(name: str, is_dir: bool) -> PurePosixPath:
         ok = 1 <= len(parts) <= 2 and parts[0] == SOURCES
     else:
         ok = (len(parts) == 1 and parts[0] in (MANIFEST, CATALOGUE_NAME, SYNONYMS, audit.AUDIT_NAME,
-                                               withdrawals.RECORD_NAME)) or (
+                                               withdrawals.RECORD_NAME, saved.SAVED_FILE)) or (
             len(parts) == 3 and parts[0] == SOURCES)
     if not ok:
         raise IngestError(f"アーカイブに想定外のファイルがあります: {name!r}")
@@ -177,11 +178,22 @@ def import_archive(data: DataDir, archive: Path, procs: int = 1, actor: str | No
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             _merge_audit(data_dir, staging / audit.AUDIT_NAME)
+            _merge_saved(data_dir, staging / saved.SAVED_FILE)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         tx.record("import-archive", file_hash=sha256(archive.read_bytes()),
                   detail=f"{archive.name} documents={len(docs)}")
     return manifest, Index(data.index)
+
+
+def _merge_saved(data_dir: Path, imported: Path) -> None:
+    """Restore the archived saved searches the data directory does not have (see `saved.merge_archived`);
+    the file's hash was checked, so one that is not JSON was written so by hand and is left out."""
+    try:
+        archived = json.loads(imported.read_text(encoding="utf-8")) if imported.is_file() else {}
+    except (ValueError, UnicodeDecodeError):
+        archived = {}
+    saved.merge_archived(data_dir, archived)
 
 
 def _merge_audit(data_dir: Path, imported: Path) -> None:

@@ -421,10 +421,12 @@ class DocumentRow:
         return self.source == "file"
 
 
-def document_rows(data: DataDir, index: Index) -> list[DocumentRow]:
-    """Every document of the index (as the secretariat sees it), with who added it and who last changed it,
-    and when, from the audit log (an add, import or `kb index` after a removal starts again)."""
-    history: dict[str, dict] = {}
+def document_history(data: DataDir) -> dict[str, dict[str, str]]:
+    """doc id → who added it and who last changed it, and when (UTC, ISO 8601), from the audit log (an add,
+    import or `kb index` after a removal starts again). `content_at` is the last time its content changed:
+    an entry whose file hash differs from the one before (a metadata edit or a `kb index` of the same bytes
+    is not a change of content)."""
+    history: dict[str, dict[str, str]] = {}
     for e in audit.entries(data.root):
         doc_id, action = e.get("doc_id") or "", e.get("action")
         if not doc_id:
@@ -438,6 +440,17 @@ def document_rows(data: DataDir, index: Index) -> list[DocumentRow]:
         if action in ADDING and "added_by" not in h:
             h["added_by"], h["added_at"] = e.get("actor", ""), e.get("time", "")
         h["changed_by"], h["changed_at"] = e.get("actor", ""), e.get("time", "")
+        digest = str(e.get("file_hash") or "")
+        if "content_at" not in h or (action != "edit" and digest != h.get("content_hash")):
+            h["content_at"], h["content_hash"] = e.get("time", ""), digest
+    return history
+
+
+def document_rows(data: DataDir, index: Index) -> list[DocumentRow]:
+    """Every document of the index (as the secretariat sees it), with who added it and who last changed it,
+    and when (`document_history`)."""
+    shown = ("added_by", "added_at", "changed_by", "changed_at")
+    history = {i: {k: v for k, v in h.items() if k in shown} for i, h in document_history(data).items()}
     kinds = {i: str(s.meta.get("kind") or "") for s in stored_sources(data.root)[0] for i in s.doc_ids}
     rows = []
     for doc_id, meta in live_documents(index).items():

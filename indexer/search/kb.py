@@ -49,9 +49,11 @@ class Filters:
     speaker: str = ""
     speaker_role: str = ""
     part: str = ""
+    doc_ids: tuple[str, ...] = ()  # only these documents (a saved search's 新着); () = every document
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sessions", tuple(self.sessions or ()))
+        object.__setattr__(self, "doc_ids", tuple(self.doc_ids or ()))
 
     def check(self) -> Filters:
         """Raise QueryError (Japanese) for malformed values."""
@@ -164,6 +166,8 @@ class KnowledgeBase:
             mask &= _isin(cols["speaker"], self._speakers_like(cols["speaker"].values, f.speaker))
         if f.speaker_role:
             mask &= _isin(cols["speaker_role"], [f.speaker_role])
+        if f.doc_ids:
+            mask &= _isin(cols["doc_id"], list(f.doc_ids))
         return mask
 
     @staticmethod
