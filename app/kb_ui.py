@@ -190,6 +190,8 @@ CSS = """<style>
   font-weight: 400; }
 .kb-tools .kb-copy-button { font-size: 0.8rem; padding: 0.1rem 0.5rem; }
 .kb-media { font-size: 0.85rem; text-decoration: none; white-space: nowrap; }
+.kb-hit-tools { margin-top: 0.2rem; }
+.kb-hit-tools .kb-tools { margin-left: 0; }
 /* The jump link and the next/previous hit leave the turn below Streamlit's fixed header. */
 .kb-turn[id] { scroll-margin-top: 4.5rem; }
 /* The element holding JA_SCRIPT takes no room. */
@@ -669,7 +671,7 @@ def hit_html(hit, copies=(), query: str = "") -> str:
     link and 引用をコピー button."""
     tools = tools_html(getattr(hit, "cite", ""), getattr(hit, "media_url", ""), hit.start)
     return (hit_header_html(hit) + snippet_html(hit) + copies_html(copies, query)
-            + (f'<div class="kb-meta">{tools}</div>' if tools else ""))
+            + (f'<div class="kb-hit-tools">{tools}</div>' if tools else ""))
 
 
 def sources_html(sources) -> str:

@@ -1,6 +1,7 @@
 """Reading a document in a real headless Chromium: the jump link lands on the turn in the text, the next /
 previous hit walks the document's matches, the copy button puts the turn's link on the clipboard, and a turn
-the session holds twice (s01/qa.vtt and the transcript t1) is shown once with both records named.
+the session holds twice (s01/qa.vtt and the transcript t1) is shown once with both records named, and
+引用をコピー puts a turn's citation on the clipboard (the ▶ time link of a recorded session opens a new tab).
 
 The archive (tests/helpers.write_subtitled_corpus) is built beforehand through `index_corpus`; everything
 tested happens by clicks, typing and reloads.
@@ -13,8 +14,9 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from test_cite import RECORDING, write_recorded_corpus
 
-from browser_kit import goto, search, shot, wait_idle
+from browser_kit import goto, search, shot, streamlit_server, wait_idle
 
 #: Is the element's top inside the visible part of the page (Streamlit scrolls its own main area)?
 IN_VIEW_JS = """(el) => {
@@ -101,6 +103,41 @@ def test_next_and_previous_hit_and_copy_link(server, page):
     fresh.locator(f"#seg-{matches[0]:04d}.kb-hit").wait_for()
     assert fresh.get_by_text(f"該当箇所 1 / {len(matches)}").is_visible()
     fresh.close()
+    # 引用をコピー beside the turn puts its citation on the clipboard: the catalogue's names, then the turn's
+    # permalink (without the query), which opens the same turn
+    turn = page.locator(f"#seg-{matches[0]:04d}")
+    speaker = turn.locator(".kb-who a").first.inner_text().split("（")[0]
+    turn.get_by_role("button", name="引用をコピー").click()
+    turn.get_by_text("引用をコピーしました").wait_for()
+    cited = page.evaluate("navigator.clipboard.readText()")
+    head, url = cited.split(" — ")
+    assert head.startswith("第1回（2025-06-17）") and head.endswith(f"{speaker} 発言")
+    assert url == f"{server['url']}/document?doc=t1&seg={matches[0]}"
+    fresh = page.context.new_page()
+    goto(fresh, url)
+    fresh.locator(f"#seg-{matches[0]:04d}.kb-hit").wait_for()
+    assert fresh.locator(".kb-pinned .kb-text").inner_text() == turn.locator(".kb-text").inner_text()
+    fresh.close()
+
+
+def test_a_hits_citation_and_the_recording_time_of_a_subtitled_turn(tmp_path_factory, page):
+    """The recording link survives the page's HTML sanitizer (a new tab, noopener; Streamlit adds noreferrer);
+    a hit's 引用をコピー copies too."""
+    tmp = tmp_path_factory.mktemp("recorded")
+    with streamlit_server(tmp, write_recorded_corpus(tmp / "corpus")) as srv:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        goto(page, f"{srv['url']}/document?doc=s01-qa")
+        link = page.get_by_role("link", name="▶ 0:41:20")
+        assert link.get_attribute("href") == f"{RECORDING}&t=2480"
+        assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel").split()
+        goto(page, srv["url"])
+        search(page, "庁内公募")
+        page.locator(".kb-snippet mark").first.wait_for()
+        page.get_by_role("button", name="引用をコピー").first.click()
+        page.get_by_text("引用をコピーしました").wait_for()
+        cited = page.evaluate("navigator.clipboard.readText()")
+        assert cited.startswith("自治体DX研究会 2025年度 第1回（2025-06-17）質疑応答 ") and " 発言 — " in cited
+        assert cited.split(" — ")[1].startswith(f"{srv['url']}/document?doc=")
 
 
 def test_turns_held_twice_are_shown_once_with_both_records(server, page):
