@@ -68,10 +68,12 @@ def phrase_docs(snap: Snapshot, searcher, phrase: str, limit: int = PHRASE_CANDI
     return np.asarray(out, dtype=np.int64)
 
 
-def alternative_docs(snap: Snapshot, searcher, alt: Alternative) -> np.ndarray:
-    """Passages (docnums) where one alternative of a word occurs: all its terms in one of its fields."""
+def alternative_parts(snap: Snapshot, searcher, alt: Alternative) -> list[np.ndarray]:
+    """Where one alternative of a word occurs, one sorted docnum array per field holding all its terms
+    (the arrays may overlap; none is empty)."""
     if alt.literal:
-        return phrase_docs(snap, searcher, alt.literal)
+        docs = phrase_docs(snap, searcher, alt.literal)
+        return [docs] if len(docs) else []
     leaves = searcher.reader().leaf_readers()
     found = []
     for field, _ in alt.fields:
@@ -83,21 +85,35 @@ def alternative_docs(snap: Snapshot, searcher, alt: Alternative) -> np.ndarray:
                 break
         if acc is not None and len(acc):
             found.append(acc)
-    if not found:
+    return found
+
+
+def _union(parts: list[np.ndarray]) -> np.ndarray:
+    if not parts:
         return _EMPTY
-    return found[0] if len(found) == 1 else np.union1d(found[0], np.concatenate(found[1:]))
+    return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+
+
+def alternative_docs(snap: Snapshot, searcher, alt: Alternative) -> np.ndarray:
+    """Passages (docnums) where one alternative of a word occurs: all its terms in one of its fields."""
+    return _union(alternative_parts(snap, searcher, alt))
+
+
+def leaf_parts(snap: Snapshot, searcher, leaf: Leaf, params: RankParams, synonyms: Synonyms | None
+               ) -> list[np.ndarray]:
+    """The passages holding a leaf as overlapping docnum arrays (a phrase literally; a word through each
+    field of each of its alternatives): what a turn mask needs, without sorting their union."""
+    if leaf.phrase and len(_squash(leaf.word)) > 1:
+        docs = phrase_docs(snap, searcher, leaf.word)
+        return [docs] if len(docs) else []
+    alts = word_alternatives(list(leaf.terms), leaf.phrase, leaf.word, params, synonyms)
+    return [d for a in alts for d in alternative_parts(snap, searcher, a)]
 
 
 def leaf_docs(snap: Snapshot, searcher, leaf: Leaf, params: RankParams, synonyms: Synonyms | None) -> np.ndarray:
-    """Passages (docnums) holding a leaf: a phrase literally; a word through any of its alternatives."""
-    if leaf.phrase and len(_squash(leaf.word)) > 1:
-        return phrase_docs(snap, searcher, leaf.word)
-    alts = word_alternatives(list(leaf.terms), leaf.phrase, leaf.word, params, synonyms)
-    found = [alternative_docs(snap, searcher, a) for a in alts]
-    found = [d for d in found if len(d)]
-    if not found:
-        return _EMPTY
-    return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+    """Passages (docnums, sorted, distinct) holding a leaf: a phrase literally; a word through any of its
+    alternatives."""
+    return _union(leaf_parts(snap, searcher, leaf, params, synonyms))
 
 
 def evaluate(node, leaf_turns, universe: np.ndarray) -> np.ndarray:
@@ -128,11 +144,10 @@ def match(snap: Snapshot, searcher, parsed: ParsedQuery, ranked: Ranked, mask: n
     cache: dict[int, np.ndarray] = {}
 
     def leaf_turns(i: int) -> np.ndarray:
-        if i not in cache:
-            docs = leaf_docs(snap, searcher, parsed.leaves[i], params, synonyms)
-            docs = docs[mask[docs]]
+        if i not in cache:  # each part marked on its own: their union is never sorted
             out = np.zeros(snap.n_turns, dtype=bool)
-            out[snap.turn.codes[docs]] = True
+            for docs in leaf_parts(snap, searcher, parsed.leaves[i], params, synonyms):
+                out[snap.turn.codes[docs[mask[docs]]]] = True
             cache[i] = out
         return cache[i]
 
