@@ -7,6 +7,7 @@ session 1's `recording:` added to its catalogue, written through `kb index`; `kb
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -16,6 +17,7 @@ import pytest
 from indexer.archive.datadir import DataDir
 from indexer.cli.commands import main
 from indexer.index.store import Index
+from indexer.search import browse
 from indexer.search.cite import citation, clock, media_link
 from indexer.search.kb import KnowledgeBase
 
@@ -174,3 +176,15 @@ def test_the_sample_corpus_links_session_6_subtitles_to_its_recording(tmp_path, 
     assert vtt and all(h.media_url and h.media_url.endswith(f"t={int(h.start)}") for h in vtt)
     assert all(h.media_url.startswith("https://www.youtube.com/watch?v=") for h in vtt)
     assert all(not h.media_url for h in hits if h.start is None)
+
+
+def test_csv_rows_carry_the_citation_before_the_link(data):
+    kbase = KnowledgeBase(Index(DataDir.at(data).index), data_dir=data)
+    rows = list(csv.reader(browse.results_csv(kbase, "庁内公募", role="member",
+                                              base_url="https://kb.example.jp").splitlines()))
+    assert rows[0][-2:] == ["引用", "リンク"] and len(rows) == 3
+    hits = {h.url: h for h in search(data, "庁内公募")}
+    for row in rows[1:]:
+        head, url = row[-2].split(" — ")
+        assert hits[url].cite == row[-2] and head.startswith(f"{GROUP} 第1回（2025-06-17）質疑応答 ")
+        assert row[-1] == url + "&q=%E5%BA%81%E5%86%85%E5%85%AC%E5%8B%9F"  # the link marks the query too

@@ -20,7 +20,7 @@ from indexer.errors import KbError
 from indexer.index.store import segments_from_records
 from indexer.ingest.catalogue import Catalogue
 from indexer.models import PART_LABELS, TYPE_LABELS, VISIBILITY_LABELS, Document, Hit, Segment
-from indexer.search.cite import permalink
+from indexer.search.cite import Citer, permalink
 from indexer.search.dedupe import Copy, fold, same_turn, turn_key
 from indexer.search.kb import Filters, KnowledgeBase, check_role, visibility_filter
 from indexer.search.people import speaker_matches
@@ -365,7 +365,7 @@ def trend(kb: KnowledgeBase, query: str, role: str = "public", top: int = 10) ->
 
 # -- CSV export ------------------------------------------------------------------------------------
 CSV_COLUMNS = ("回", "日付", "種類", "文書ID", "タイトル", "話者", "役職", "パート", "開始（秒）", "公開範囲", "発言",
-               "リンク")
+               "引用", "リンク")
 
 
 def csv_cell(value) -> str:
@@ -377,9 +377,10 @@ def csv_cell(value) -> str:
 def results_csv(kb: KnowledgeBase, query: str, filters: Filters | None = None, role: str = "public",
                 sort: str = "relevance", max_rows: int = CSV_MAX_ROWS, base_url: str = "http://127.0.0.1:8501") -> str:
     """Every hit of a search (up to `max_rows`) as CSV text, its values in Japanese (種類・パート・公開範囲 as
-    the screen names them) with a link to each turn (`permalink` on `base_url`). Members-only rows are
-    never written for the public, even if a hit were to slip through."""
+    the screen names them) with each turn's citation and a link to it (`permalink` on `base_url`).
+    Members-only rows are never written for the public, even if a hit were to slip through."""
     check_role(role)
+    citer = Citer.of(kb.data_dir, base_url)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
@@ -392,7 +393,7 @@ def results_csv(kb: KnowledgeBase, query: str, filters: Filters | None = None, r
             w.writerow([csv_cell(v) for v in (
                 h.session, h.date, TYPE_LABELS.get(h.doc_type, h.doc_type), h.doc_id, h.title, h.speaker,
                 h.speaker_role, PART_LABELS.get(h.part, h.part), h.start, VISIBILITY_LABELS.get(h.visibility, h.visibility),
-                h.text, permalink(base_url, h.doc_id, h.order, query))])
+                h.text, citer.hit(h).cite, permalink(base_url, h.doc_id, h.order, query))])
             written += 1
             if written >= max_rows:
                 break
