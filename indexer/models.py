@@ -133,6 +133,7 @@ class Hit:
     url: str = ""  # the turn's permalink (search.cite)
     cite: str = ""  # its Japanese citation, ending in `url`
     media_url: str = ""  # the session's recording at the turn's subtitle time ("" without either)
+    followups: list[dict] = field(default_factory=list)  # turns of other sessions on its topic (search.followup_links)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -134,6 +134,14 @@ def _open_or_create(data: DataDir) -> Index:
     return Index(data.index)
 
 
+def index_mark(data: DataDir) -> tuple:
+    """What changes when the index does: its directory (swapped in whole) and its generations (commits)."""
+    try:
+        return os.stat(data.index).st_ino, tuple(sorted(p.name for p in data.index.glob("*.toc")))
+    except OSError:
+        return ()
+
+
 class Transaction:
     """What the body of `transaction()` changes: the open index, the source directories, the audit entries."""
 
@@ -144,6 +152,7 @@ class Transaction:
         self._sources: SourceChanges | None = None
         self._stored: list[StoredSource] | None = None
         self._audit: list[tuple[str, str, str, str]] = []
+        self._index_mark = index_mark(data)
 
     @property
     def sources(self) -> SourceChanges:
@@ -169,9 +178,15 @@ class Transaction:
         self._audit.clear()
 
     def commit(self) -> None:
-        """Keep the source changes, then write the audit entries (`transaction()` calls this at the end)."""
+        """Keep the source changes, bring the follow-up links in step with a changed index, then write the
+        audit entries (`transaction()` calls this at the end)."""
         if self._sources is not None:
             self._sources.commit()
+        if index_mark(self.data) != self._index_mark:
+            from indexer.archive import followups
+
+            followups.refresh(self.data, self.index if self.index is not None and self.index.path == self.data.index
+                              else None)
         audit.record_all(self.data.root, self.actor, self._audit)
         self._audit.clear()
 
@@ -183,10 +198,10 @@ def transaction(data: DataDir, actor: str | None = None,
     with write_lock(data.root):
         recover(data)
         index = {"open": open_index, "create": _open_or_create, "none": lambda _: None}[mode](data)
-        tx = Transaction(data, actor or audit.cli_actor(), index)
-        try:
         if index is not None:  # every document put in is read with the withdrawn remarks replaced
             index.prepare = withdrawals.applier(data.root)
+        tx = Transaction(data, actor or audit.cli_actor(), index)
+        try:
             yield tx
         except BaseException:
             tx.rollback()

@@ -22,7 +22,7 @@ from indexer.search.kb import Filters, KnowledgeBase
 APP_FILE = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 #: Modules adding subcommands: each has `register(subparsers)` and `run(args, data: DataDir) -> int`.
 PLUGINS = ("indexer.bench.evaluate", "indexer.bench.speed", "indexer.cli.users", "indexer.cli.admin",
-           "indexer.cli.redact", "indexer.cli.saved")
+           "indexer.cli.redact", "indexer.cli.saved", "indexer.cli.followups")
 
 
 def _plugins() -> dict:
@@ -216,7 +216,7 @@ def run(argv: list[str] | None = None) -> int:
             out["hits"] = [{k: h[k] for k in ("id", "doc_id", "title", "session", "date", "speaker", "speaker_role",
                                               "part", "doc_type", "visibility", "qa", "answers_to", "start",
                                               "end", "score", "snippet", "text", "heading", "all_terms",
-                                              "url", "cite", "media_url")}
+                                              "url", "cite", "media_url", "followups")}
                            for h in out["hits"]]
             _print_json(out)
             return 0
@@ -233,6 +233,9 @@ def run(argv: list[str] | None = None) -> int:
             print(f"{indent}    {_plain(h.snippet)}")
             if h.media_url:
                 print(f"{indent}    ▶ {_when(h.start)} {h.media_url}")
+            if h.followups:  # ほかの回でも
+                print(f"{indent}    ほかの回でも: " + "、".join(f"第{f['session']}回 {f['speaker'] or f['title']}（{f['id']}）"
+                                                      for f in h.followups))
 
         for g in res.groups:  # consecutive hits of one document fold under the first
             show_hit(by_id[g.lead], "")

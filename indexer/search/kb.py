@@ -18,7 +18,7 @@ from indexer.errors import QueryError
 from indexer.index.engine import Snapshot
 from indexer.index.store import Index, head_id, segments_from_records
 from indexer.models import DOC_TYPES, PARTS, ROLES, Document, Hit, SearchResult
-from indexer.search import synonyms
+from indexer.search import followup_links, synonyms
 from indexer.search.advice import no_match
 from indexer.search.cite import Citer
 from indexer.search.highlight import Marks, highlight, query_snippet
@@ -245,6 +245,7 @@ class KnowledgeBase:
                                  heading=t in got.headings, all_terms=bool(found.all_terms[t]))
                        for t, d in zip(chosen.tolist(), best, strict=True)]
         Citer.of(self.data_dir).annotate(result.hits)  # permalink, citation, recording link
+        followup_links.attach(self, result.hits, role)  # ほかの回でも
         result.groups = fold_runs(result.hits)
         return result
 
