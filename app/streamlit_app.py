@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import auth  # noqa: E402
 import kb_app  # noqa: E402
 import kb_ui as ui  # noqa: E402
+import saved_panel  # noqa: E402
 
 from indexer import KbError  # noqa: E402
 
@@ -54,6 +55,7 @@ def main() -> None:
     st.html(ui.JA_SCRIPT, unsafe_allow_javascript=True)  # Streamlit's own English words in Japanese (see kb_ui)
     st.html(ui.CITE_SCRIPT, unsafe_allow_javascript=True)  # the 引用をコピー buttons of every page (see kb_ui)
     role = kb_app.current_role()
+    saved_panel.note_visit()  # a page view of the member's visit (the 「前回以降 N 件」 baseline)
     registered = pages(role)
     page = st.navigation(registered + kb_app.not_found_pages(registered))  # any other URL: a Japanese page
     with st.sidebar:

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import kb_app
 import kb_ui as ui
+import saved_panel
 import streamlit as st
 
 from indexer import Filters, KbError
@@ -113,7 +114,8 @@ def filters_of(state: ui.ViewState) -> Filters:
 
 
 def run_search(state: ui.ViewState, role: str, page: int):
-    return kb_app.search(state.q, filters_of(state), role=role, page=page, size=state.size, sort=state.sort)
+    return kb_app.search(state.q, saved_panel.narrow(filters_of(state), state), role=role, page=page,
+                         size=state.size, sort=state.sort)
 
 
 def apply_facet(key: str, value: str) -> None:
@@ -167,9 +169,11 @@ def search_view(state: ui.ViewState, role: str) -> None:
             st.caption(f"検索できる文書 {int(stats['documents'])} 件・発言 {int(stats['turns'])} 件")
         except KbError as e:
             st.error(ui.md_escape(str(e)))
+        saved_panel.start_area(role)  # 保存した検索 and their 「前回以降 N 件」
         return
     if not check_dates(state):
         return
+    saved_panel.only_banner(state)
     res = run_search(state, role, state.page)
     pages = max(1, math.ceil(res.total / state.size))
     if res.total and state.page > pages:
@@ -243,6 +247,7 @@ def main() -> None:
     sidebar(role)
     st.text_input("検索語", key="q", placeholder="例：内製化　ガバメントクラウド　speaker:北条")
     state = current_state()
+    saved_panel.save_button(state)
     # A new query, filter, order, page size or role starts again at page 1 (and closes related turns).
     signature = (state.q, tuple(state.sessions), state.date_from, state.date_to, state.doc_type,
                  state.speaker, state.part, state.sort, state.size, role)

@@ -20,6 +20,7 @@ from indexer.archive import accounts, saved, visits
 from indexer.archive.datadir import DataDir
 from indexer.archive.publish import document_history
 from indexer.errors import KbError
+from indexer.models import PART_LABELS, TYPE_LABELS
 from indexer.search.kb import Filters, KnowledgeBase
 
 
@@ -51,6 +52,28 @@ class SavedStatus:
         since = _dt.datetime.fromtimestamp(self.since, _dt.UTC).isoformat(timespec="seconds") if self.since else ""
         return {**self.search.to_dict(), "total": self.total, "new": self.new, "new_documents": list(self.new_docs),
                 "since": since, "error": self.error}
+
+
+def describe_filters(filters: dict) -> str:
+    """The filters in Japanese, for a list.
+
+    >>> describe_filters({"sessions": [2, 5], "doc_type": "transcript", "speaker": "北条"})
+    '第2, 5回・トランスクリプト・話者 北条'
+    """
+    parts = []
+    if filters.get("sessions"):
+        parts.append(f"第{', '.join(str(n) for n in filters['sessions'])}回")
+    if filters.get("date_from") or filters.get("date_to"):
+        parts.append(f"{filters.get('date_from', '')}〜{filters.get('date_to', '')}")
+    if filters.get("doc_type"):
+        parts.append(TYPE_LABELS.get(filters["doc_type"], filters["doc_type"]))
+    if filters.get("part"):
+        parts.append(PART_LABELS.get(filters["part"], filters["part"]))
+    if filters.get("speaker"):
+        parts.append(f"話者 {filters['speaker']}")
+    if filters.get("speaker_role"):
+        parts.append(f"話者の役割 {filters['speaker_role']}")
+    return "・".join(parts)
 
 
 def _epoch(iso: str) -> float | None:

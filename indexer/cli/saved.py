@@ -15,7 +15,7 @@ from indexer.archive import news, saved
 from indexer.archive.datadir import DataDir
 from indexer.archive.transaction import open_index
 from indexer.errors import KbError
-from indexer.models import DOC_TYPES, PART_LABELS, PARTS, TYPE_LABELS
+from indexer.models import DOC_TYPES, PARTS
 from indexer.search.kb import KnowledgeBase
 
 
@@ -57,28 +57,6 @@ def _since(text: str) -> float | None:
     return (t if t.tzinfo else t.astimezone()).timestamp()
 
 
-def describe_filters(filters: dict) -> str:
-    """The filters in Japanese, for a list.
-
-    >>> describe_filters({"sessions": [2, 5], "doc_type": "transcript", "speaker": "北条"})
-    '第2, 5回・トランスクリプト・話者 北条'
-    """
-    parts = []
-    if filters.get("sessions"):
-        parts.append(f"第{', '.join(str(n) for n in filters['sessions'])}回")
-    if filters.get("date_from") or filters.get("date_to"):
-        parts.append(f"{filters.get('date_from', '')}〜{filters.get('date_to', '')}")
-    if filters.get("doc_type"):
-        parts.append(TYPE_LABELS.get(filters["doc_type"], filters["doc_type"]))
-    if filters.get("part"):
-        parts.append(PART_LABELS.get(filters["part"], filters["part"]))
-    if filters.get("speaker"):
-        parts.append(f"話者 {filters['speaker']}")
-    if filters.get("speaker_role"):
-        parts.append(f"話者の役割 {filters['speaker_role']}")
-    return "・".join(parts)
-
-
 def _list(args: argparse.Namespace, data: DataDir) -> int:
     saved.list_searches(data.root, args.user)  # an unknown user fails before the index is opened
     kb = KnowledgeBase(open_index(data), data_dir=data.root)
@@ -93,7 +71,7 @@ def _list(args: argparse.Namespace, data: DataDir) -> int:
     print(f"前回の訪問: {_dt.datetime.fromtimestamp(since).strftime('%Y-%m-%d %H:%M')}（以降に追加・差し替えられた文書の発言を数えます）"
           if since is not None else "訪問の記録がまだないため、新着は数えていません。")
     for r in rows:
-        cond = describe_filters(r.search.filters)
+        cond = news.describe_filters(r.search.filters)
         counts = f"エラー: {r.error}" if r.error else f"全 {r.total} 件\t{r.new_label}"
         print(f"{r.search.id}\t{r.search.name}\t{r.search.query}{f'（{cond}）' if cond else ''}\t{counts}")
     return 0
