@@ -123,7 +123,10 @@ def test_a_visit_keeps_its_baseline_until_a_pause_or_a_new_login(data):
     assert visits.record_visit(d, "kaiin", now=start2 + 600) == 1000  # still that visit
     assert visits.record_visit(d, "kaiin", now=start2 + 700, login="b") == start2  # a new login: a new visit
     assert visits.record_visit(d, "kaiin", now=start2 + 800, login="b") == start2
-    assert visits.visit_baseline(d, "kaiin") == start2
+    assert visits.record_visit(d, "kaiin", now=start2 + 900, login="c") == start2 + 700  # another browser logs in
+    assert visits.record_visit(d, "kaiin", now=start2 + 1000, login="b") == start2 + 700  # back and forth: the
+    assert visits.record_visit(d, "kaiin", now=start2 + 1100, login="c") == start2 + 700  # same visit
+    assert visits.visit_baseline(d, "kaiin") == start2 + 700
     assert visits.visit_baseline(d, "jimukyoku") is None  # per account
     with pytest.raises(saved.SavedSearchError):
         visits.record_visit(d, "nobody")

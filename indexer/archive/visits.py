@@ -1,7 +1,8 @@
 """Visits (訪問): when an account's 「前回以降 N 件」 counts start, kept in `<data dir>/saved_searches.json`.
 
 **The rule.** A visit is a run of page views with no pause longer than `VISIT_GAP` (30
-minutes), in one login: a new login, or the first page view after a longer pause, starts a new visit.
+minutes): the first page view after a longer pause, or of a login not seen before, starts a new visit
+(going back and forth between two browsers already logged in does not).
 When a visit starts, its *baseline* becomes the **start of the previous visit**, and it stays the
 baseline for the whole visit: reloading the page, or coming back within the visit, does not reset the
 「前回以降 N 件」 counts to zero. (The start rather than the end of the previous visit: a document added
@@ -25,6 +26,7 @@ from indexer.archive import accounts
 from indexer.archive.saved import account_name, read_store, write_store
 
 VISIT_GAP = 30 * 60  # seconds of no page view after which the next one starts a new visit
+MAX_LOGINS = 20  # login marks remembered (as many as an account's kept sessions)
 QUIET = 60  # page views this close to the last one are not written down (a rerun per click)
 
 
@@ -39,16 +41,19 @@ def record_visit(data_dir: str | Path, user: str, now: float | None = None, logi
         store = read_store(data_dir)
         entry = store["users"].setdefault(user, {})
         v = entry.get("visit") if isinstance(entry.get("visit"), dict) else {}
+        logins = [str(x) for x in v.get("logins") or [] if isinstance(x, str)]
         try:
             start, seen, base = float(v["start"]), float(v["seen"]), float(v["baseline"])
         except (KeyError, TypeError, ValueError):
             start = seen = base = now  # the first visit: nothing is new yet
         else:
-            if now - seen > gap or (login and login != v.get("login")):
+            if now - seen > gap or (login and login not in logins):
                 base, start = start, now
             elif 0 <= now - seen < QUIET:
                 return base  # the same visit, seen a moment ago: nothing to write
-        entry["visit"] = {"start": start, "seen": max(seen, now), "baseline": base, "login": login}
+        if login and login not in logins:  # logins seen lately (two browsers at once are one visit, not a flip-flop)
+            logins = [*logins, login][-MAX_LOGINS:]
+        entry["visit"] = {"start": start, "seen": max(seen, now), "baseline": base, "logins": logins}
         write_store(data_dir, store)
     return base
 
