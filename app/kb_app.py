@@ -23,6 +23,7 @@ import streamlit as st
 
 from indexer import Filters, Index, KbError, KnowledgeBase
 from indexer.archive.datadir import DataDir
+from indexer.ingest import withdrawals
 from indexer.models import ROLES, Document, SearchResult
 from indexer.search import browse
 from indexer.search.cite import Citer
@@ -214,6 +215,14 @@ def _documents(key: tuple, role: str):
 
 def document(doc_id: str, *, role: str) -> Document | None:
     return _document(cache_key(), doc_id, role)
+
+
+def withdrawn(doc_id: str, *, role: str) -> dict:
+    """A document's withdrawn remarks by turn order, for the secretariat only (everyone else: {}; the text
+    they are shown already says 「（発言取り消し）」)."""
+    if role != "secretariat":
+        return {}
+    return withdrawals.of_document(withdrawals.load(data_dir()), doc_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -186,6 +186,10 @@ CSS = """<style>
 .kb-copy-done { margin-left: 0.5rem; font-size: 0.85rem; color: #2e7d32; }
 .kb-copy-url { margin-top: 0.3rem; width: 100%; font-size: 0.85rem; }
 .kb-sources { font-size: 0.85rem; color: #555; margin-bottom: 0.2rem; }
+.kb-withdrawn { font-size: 0.85rem; color: #6b1f1a; background: #fdf0ef; border-radius: 0.3rem;
+  padding: 0.2rem 0.5rem; margin-top: 0.3rem; }
+.kb-withdrawn ul { margin: 0 0 0 1rem; padding: 0; }
+.kb-withdrawn del { color: #444; }
 .kb-tools { display: inline-flex; flex-wrap: wrap; gap: 0.4rem; align-items: center; margin-left: 0.5rem;
   font-weight: 400; }
 .kb-tools .kb-copy-button { font-size: 0.8rem; padding: 0.1rem 0.5rem; }
@@ -638,12 +642,14 @@ def qa_links_html(seg, links) -> str:
 
 
 def document_body_html(doc, hit_order: int | None, query: str, links: dict | None = None,
-                       matches: list[int] | tuple = (), copies: dict | None = None, cites: dict | None = None) -> str:
+                       matches: list[int] | tuple = (), copies: dict | None = None, cites: dict | None = None,
+                       withdrawn: dict | None = None) -> str:
     """Every turn of a document in order, with a heading where the part changes.
 
     `links` maps a turn's order to its `QALinks` (questions ↔ answers); `matches` are the orders of the
     turns that match the query (marked); `copies` maps an order to the same turn in the session's other
-    documents (named under the turn); `cites` maps an order to its `cite.TurnLinks` (▶ and 引用をコピー)."""
+    documents (named under the turn); `cites` maps an order to its `cite.TurnLinks` (▶ and 引用をコピー);
+    `withdrawn` (the secretariat's view only) maps an order to its withdrawals (`withdrawn_html`)."""
     out, part = [], None
     links = links or {}
     copies = copies or {}
@@ -655,6 +661,7 @@ def document_body_html(doc, hit_order: int | None, query: str, links: dict | Non
             out.append(f'<div class="kb-part">{escape(PART_LABELS.get(part, part))}</div>')
         extra = qa_links_html(seg, links[seg.order]) if seg.order in links else ""
         extra += copies_html(copies.get(seg.order), query)
+        extra += withdrawn_html((withdrawn or {}).get(seg.order, ()))
         out.append(turn_html(seg, hit_order, query, extra, matched=seg.order in wanted,
                              tools=turn_tools(seg, cites.get(seg.order))))
     return "".join(out)
@@ -776,3 +783,32 @@ def speaker_link_html(name: str, role: str = "") -> str:
     href = "qa?answerer=" + quote(name, safe="")
     return (f'<a class="kb-speaker" href="{escape(href)}" target="_self" title="{escape(name)}の発言と質疑">'
             f"{label}</a>")
+
+# -- 発言の取り消し (the secretariat's view) ----------------------------------------------------------------
+def withdrawn_when(w) -> str:
+    """Who withdrew it and when, for the secretariat (「森下・2026-01-05 10:12」).
+
+    >>> from indexer.ingest.withdrawals import Withdrawal
+    >>> withdrawn_when(Withdrawal("d#0001", "d", 1, 0, 3, "三百万", "r", "morishita", "2026-01-05T10:12:09+00:00"))
+    'morishita・2026-01-05 10:12'
+    """
+    return f"{w.actor or '-'}・{(w.time or '-')[:16].replace('T', ' ')}"
+
+
+def withdrawn_html(turn) -> str:
+    """Under a turn, for the secretariat only: each withdrawn text struck through, with its reason, who and when
+    (everyone else sees only 「（発言取り消し）」 in the text). Empty for a turn without withdrawals."""
+    if not turn:
+        return ""
+    items = "".join(f'<li><del>{escape(w.text)}</del> <span class="kb-withdrawn-why">理由: {escape(w.reason)}'
+                    f'（{escape(w.span_label)}・{escape(withdrawn_when(w))}）</span></li>' for w in turn)
+    return f'<div class="kb-withdrawn">取り消した発言（事務局にだけ表示）<ul>{items}</ul></div>'
+
+
+def withdrawals_table_html(items) -> str:
+    """The 管理 page's list of withdrawals (escaped); the withdrawn text itself is struck through."""
+    head = "".join(f"<th>{h}</th>" for h in ("発言 ID", "範囲", "取り消した部分", "理由", "実行者・日時"))
+    rows = "".join(f"<tr><td>{escape(w.turn_id)}</td><td>{escape(w.span_label)}</td><td><del>{escape(w.text)}</del></td>"
+                   f"<td>{escape(w.reason)}</td><td>{escape(withdrawn_when(w))}"
+                   f"{'（コーパスの記録）' if w.origin == 'corpus' else ''}</td></tr>" for w in items)
+    return f'<table class="kb-table kb-withdrawals"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'

@@ -279,7 +279,8 @@ def test_admin_is_secretariat_only(env):
         at.switch_page("views/admin.py")
     at = app("secretariat")
     goto(at, "admin")
-    assert [t.label for t in at.tabs] == ["文書の追加", "文書の一覧・編集", "同義語辞書", "索引の再構築", "アカウント"]
+    assert [t.label for t in at.tabs] == ["文書の追加", "文書の一覧・編集", "同義語辞書", "索引の再構築", "アカウント",
+                                          "発言の取り消し"]
     assert "ログイン中: jimukyoku（事務局）" in [c.value for c in at.sidebar.caption]
     # logging out leaves 管理 for 検索, as the public
     logout(at)

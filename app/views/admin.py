@@ -15,6 +15,7 @@ from __future__ import annotations
 import kb_app
 import kb_ui as ui
 import streamlit as st
+import withdraw_panel
 
 from indexer import KbError, archive
 from indexer.archive import accounts, publish
@@ -345,7 +346,8 @@ def main() -> None:
         st.error(ui.md_escape(f"索引を開けません: {_error_text(e)}"))
         rebuild_tab(None, actor)
         return
-    t1, t2, t3, t4, t5 = st.tabs(["文書の追加", "文書の一覧・編集", "同義語辞書", "索引の再構築", "アカウント"])
+    t1, t2, t3, t4, t5, t6 = st.tabs(["文書の追加", "文書の一覧・編集", "同義語辞書", "索引の再構築", "アカウント",
+                                      "発言の取り消し"])
     with t1:
         upload_tab(index, actor)
     with t2:
@@ -356,6 +358,8 @@ def main() -> None:
         rebuild_tab(index, actor)
     with t5:
         accounts_tab(actor)
+    with t6:
+        withdraw_panel.withdrawals_tab(actor)
 
 
 main()

@@ -85,7 +85,8 @@ def main() -> None:
         st.html(ui.pinned_turn_html(hit, state.q, ql.question if ql else None, ql.answers if ql else (),
                                     copies.get(hit.order, ()), cites.get(hit.order)))
     with st.container(border=True):
-        st.html(ui.document_body_html(doc, hit.order if hit else None, state.q, links, matches, copies, cites))
+        st.html(ui.document_body_html(doc, hit.order if hit else None, state.q, links, matches, copies, cites,
+                                      withdrawn=kb_app.withdrawn(doc.id, role=role)))
     scroll = st.session_state.pop("_kb_doc_scroll", None)
     if scroll is not None and hit is not None and scroll[0] == hit.order:
         st.session_state["_kb_doc_scroll"] = (0, scroll[1])  # keep the counter, not the request
