@@ -92,10 +92,25 @@ def _save(name: str, q: str, f: Filters) -> None:
         st.session_state[NOTE_KEY] = ("error", str(e))
 
 
+def _saved_as(name: str, q: str, f: Filters) -> str:
+    """The name under which this account saved this very search ("" when it did not)."""
+    try:
+        kept = saved.clean_filters(f)
+        return next((s.name for s in saved.list_searches(kb_app.data_dir(), name)
+                     if s.query == q.strip() and s.filters == kept), "")
+    except KbError:
+        return ""
+
+
 def save_button(state: ui.ViewState) -> None:
     """「この検索を保存」 for a logged-in account with a query (the name is the query)."""
     account = _account()
     if account is not None and state.q.strip():
+        same = _saved_as(account.name, state.q, _state_filters(state))
+        if same:
+            st.caption(f"この検索は「{ui.md_escape(same)}」として保存済みです。")
+            _note()
+            return
         st.button("この検索を保存", key="saved-add", icon=":material/bookmark_add:", on_click=_save,
                   args=(account.name, state.q, _state_filters(state)),
                   help="検索語と絞り込みを保存します。保存した検索は、検索語を入れる前の画面に前回以降の新着件数とともに並びます。")
