@@ -143,6 +143,20 @@ def _remove(name: str, key: str) -> None:
         st.session_state[NOTE_KEY] = ("error", str(e))
 
 
+def _overview(name: str, role: str) -> list[news.SavedStatus]:
+    """`news.overview`, cached until the index, the synonyms or the saved searches (and visits) change."""
+    try:
+        stamp = (kb_app.data_dir() / saved.SAVED_FILE).stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _cached_overview(kb_app.cache_key(), name, role, stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_overview(key: tuple, name: str, role: str, stamp: int) -> list[news.SavedStatus]:
+    return news.overview(kb_app.data(), kb_app.kb(), name)
+
+
 def start_area(role: str) -> None:
     """Before a query is typed: the account's saved searches with 「前回以降 N 件」 (nothing for the public)."""
     account = _account()
@@ -150,7 +164,7 @@ def start_area(role: str) -> None:
         return
     _note()
     try:
-        rows = news.overview(kb_app.data(), kb_app.kb(), account.name)
+        rows = _overview(account.name, account.role)
     except KbError as e:
         st.error(ui.md_escape(str(e)))
         return
