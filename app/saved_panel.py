@@ -120,12 +120,14 @@ def save_button(state: ui.ViewState) -> None:
 def _run(s: saved.SavedSearch, new_docs: tuple[str, ...]) -> None:
     """A saved search was clicked: put its query and filters in the widgets (and, for 前回以降, its new docs)."""
     ss, f = st.session_state, s.to_filters()
-    ss.q, ss.sessions, ss.doc_type, ss.speaker, ss.part = s.query, list(f.sessions), f.doc_type, f.speaker, f.part
+    # the page has no widget for a speaker's role (`kb saved add --speaker-role`): it goes into the query
+    q = s.query + (f" speaker_role:{f.speaker_role}" if f.speaker_role and " " not in f.speaker_role else "")
+    ss.q, ss.sessions, ss.doc_type, ss.speaker, ss.part = q, list(f.sessions), f.doc_type, f.speaker, f.part
     ss.date_from, ss.date_to = _date(f.date_from), _date(f.date_to)
     ss.page = 1
     ss.pop(ONLY_KEY, None)
     if new_docs:
-        ss[ONLY_KEY] = {"sig": _signature(s.query, f), "doc_ids": list(new_docs), "name": s.name}
+        ss[ONLY_KEY] = {"sig": _signature(q, f), "doc_ids": list(new_docs), "name": s.name}
 
 
 def _date(text: str) -> dt.date | None:

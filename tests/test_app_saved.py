@@ -10,7 +10,7 @@ st = pytest.importorskip("streamlit")
 from test_app import all_text, goto  # noqa: E402
 from test_app_pages import app  # noqa: E402
 from test_app_pages import env as env  # noqa: E402, F401 - the fixture, as pytest finds it here
-from test_saved_searches import after_this_second  # noqa: E402
+from test_saved_searches import after_this_second, knowledge  # noqa: E402
 
 from indexer.archive import saved  # noqa: E402
 from indexer.archive.actions import add_files  # noqa: E402
@@ -87,3 +87,13 @@ def test_member_saves_sees_new_hits_after_an_add_and_removes(env, tmp_path):
     button(at, "削除").click().run()
     assert "保存した検索を削除しました:「内製化」" in shown(at)
     assert saved.list_searches(env.root, "kaiin") == []
+
+
+def test_a_saved_search_with_a_speaker_role_runs_with_it(env):
+    saved.add_search(env.root, "kaiin", "内製化", {"speaker_role": "ゲスト"}, name="ゲストの内製化")
+    at = search(app("member"), "")
+    button(at, "ゲストの内製化").click().run()
+    assert at.session_state.q == "内製化 speaker_role:ゲスト"
+    counted = saved.list_searches(env.root, "kaiin")[0]
+    total = knowledge(env).search(counted.query, counted.to_filters(), role="member").total
+    assert total and at.subheader[0].value == f"{total} 件"
