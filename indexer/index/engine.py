@@ -177,6 +177,7 @@ class Snapshot:
         self._norms: dict[tuple, np.ndarray] = {}  # (field, k1, b, average length) → BM25 length part
         self._merged: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # (field, term, public only) → postings
         self._merged_size = 0
+        self._titled_memo: tuple | None = None  # (among, its docnums, their documents, titled docs → passages)
 
     def _questions(self, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(answer turn, its question's turn) of every live passage answering a question that is a turn here
@@ -357,22 +358,30 @@ class Snapshot:
         read under its document's title, as a Wikipedia paragraph under its article's name)."""
         st = self.stats(public_only)
         doc_of = self.cols["doc_id"].codes
-        cand = np.flatnonzero(among)
-        cand_docs = doc_of[cand]
+        memo = self._titled_memo  # one query's two calls (words, bigrams) pass the same `among`
+        if memo is None or memo[0] is not among:
+            cand = np.flatnonzero(among)
+            memo = self._titled_memo = (among, cand, doc_of[cand], {})
+        _, cand, cand_docs, titled_of = memo
         sels, weights = [], []
+        dense: np.ndarray | None = None  # a term's tf by docnum (0 elsewhere), reset after each term
         for term in dict.fromkeys(terms):
             heads = self.visible_postings(leaves, title_field, term, public_only)[0]
             if not len(heads):
                 continue
             docs, tf = self.visible_postings(leaves, field, term, public_only)
-            sel = self._titled(doc_of[heads], among, cand, cand_docs)
+            titled_docs = np.unique(doc_of[heads])
+            key = titled_docs.tobytes()  # terms of the same titles select the same passages
+            sel = titled_of.get(key)
+            if sel is None:
+                sel = titled_of[key] = self._titled(titled_docs, among, cand, cand_docs)
             if not len(sel):
                 continue
-            had = np.zeros(len(sel), dtype=np.float32)
-            if len(docs):
-                pos = np.minimum(np.searchsorted(docs, sel), len(docs) - 1)
-                found = docs[pos] == sel
-                had[found] = tf[pos[found]]
+            if dense is None:
+                dense = np.zeros(self.n, dtype=np.float32)
+            dense[docs] = tf  # looked up by position: no binary search of `sel` in `docs`
+            had = dense[sel]
+            dense[docs] = 0.0
             gain = self._saturation(field, sel, had + 1.0, k1, b, st) - self._saturation(field, sel, had, k1, b, st)
             idf = np.full(len(sel), bm25_idf(st["n"], len(docs)), dtype=np.float32)
             sels.append(sel)
