@@ -140,7 +140,7 @@ def evaluate(node, leaf_turns, universe: np.ndarray) -> np.ndarray:
 def match(snap: Snapshot, searcher, parsed: ParsedQuery, ranked: Ranked, mask: np.ndarray, params: RankParams,
           synonyms: Synonyms | None = None) -> Matches:
     """The turns `parsed` finds among the passages `mask` allows (visibility and filters)."""
-    universe = turn_any(snap, mask)
+    universe = ranked.allowed if ranked.mask is mask and ranked.allowed is not None else turn_any(snap, mask)
     cache: dict[int, np.ndarray] = {}
 
     def leaf_turns(i: int) -> np.ndarray:

@@ -53,11 +53,14 @@ class RankParams:
 
 @dataclass
 class Ranked:
-    """Scores of every passage and turn; `matched`: turns with a score (after answers inherit theirs)."""
+    """Scores of every passage and turn; `matched`: turns with a score (after answers inherit theirs);
+    `allowed`: the turns with a passage in `mask`, the passage mask ranked under (`turn_any`)."""
 
     doc_scores: np.ndarray
     turn_scores: np.ndarray
     matched: np.ndarray
+    allowed: np.ndarray | None = None
+    mask: np.ndarray | None = None
 
 
 def turn_any(snap: Snapshot, doc_mask: np.ndarray) -> np.ndarray:
@@ -177,7 +180,7 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
         inherited += turn_scores[snap.answer_turns] * np.float32(params.answer_own)
         np.maximum.at(turn_scores, snap.answer_turns, inherited)
         turn_scores[~allowed] = 0.0
-    return Ranked(doc_scores, turn_scores, turn_scores > 0)
+    return Ranked(doc_scores, turn_scores, turn_scores > 0, allowed, mask)
 
 
 def _title_scores(snap: Snapshot, leaves, parsed: ParsedQuery, params: RankParams, public_only: bool,
