@@ -303,8 +303,10 @@ class KnowledgeBase:
         out: dict[str, dict[str, int]] = {}
         for name in FACET_FIELDS:
             col = snap.cols[name]
-            counts = np.bincount(col.codes[reps], minlength=len(col.values)) if len(reps) else []
-            pairs = [(str(col.values[i]), int(c)) for i, c in enumerate(counts) if c and col.values[i]]
+            counts = np.bincount(col.codes[reps], minlength=len(col.values)) if len(reps) else np.zeros(0, np.int64)
+            present = np.flatnonzero(counts)  # only the values counted (a column may hold many thousands)
+            pairs = [(str(v), int(c)) for v, c in zip(col.values[present].tolist(), counts[present].tolist(),
+                                                      strict=True) if v]
             out[name] = dict(sorted(pairs, key=lambda kv: -kv[1]))
         return out
 
