@@ -8,8 +8,9 @@ hit; 「すべての結果を表示」 shows the older hits again.
 
 from __future__ import annotations
 
-from browser_kit import goto, log_in, new_page, search, shot, visible_text, wait_idle
 from test_secretariat import fill, open_admin, panel, upload
+
+from browser_kit import goto, log_in, new_page, search, shot, visible_text, wait_idle
 
 NAME = "dai7kai_mozuhoukoku.md"
 #: A new report with a word nobody said before (ツミ計画) next to the saved query's word (内製化).
