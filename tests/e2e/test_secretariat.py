@@ -10,7 +10,9 @@ the file chooser and reloads.
 
 from __future__ import annotations
 
-from browser_kit import goto, log_in, nav, search, shot, wait_idle
+import re
+
+from browser_kit import goto, log_in, nav, search, shot, visible_text, wait_idle
 
 #: A transcript as a Windows PC saves it: CP932, CRLF, ① and ㈱, no front matter (the id comes from the name).
 NAME = "sangiin_8978_soumu_20260423.txt"
@@ -197,3 +199,50 @@ def test_synonym_edit_takes_effect_on_the_next_search(server, page):
     nav(page, "検索")
     search(page, "インハウス")
     page.locator(".kb-snippet mark").first.wait_for()
+
+
+def test_withdraw_a_span_then_members_see_the_placeholder(server, page):
+    """管理 › 発言の取り消し: pick r1 and its turn on 防災, withdraw a part with a reason (by clicks); a member's
+    document page then says （発言取り消し） without the words, and the secretariat sees them struck through."""
+    goto(page, server["url"])
+    log_in(page, "jimukyoku")
+    open_admin(page, "発言の取り消し")
+    tab = panel(page)
+    tab.get_by_label("文書", exact=True).click()
+    page.get_by_role("option", name=re.compile(r"^r1 ・")).click()
+    wait_idle(page)
+    tab.get_by_label("発言", exact=True).click()
+    page.get_by_role("option", name=re.compile("防災の取り組み")).click()
+    wait_idle(page)
+    assert "防災の取り組みも紹介されました。" in tab.locator(".kb-table").first.inner_text()
+    fill(page, tab, "取り消す部分（本文からそのまま写す。空欄なら発言全体）", "防災の取り組み")
+    fill(page, tab, "理由（必須）", "講師の申し出")
+    tab.get_by_role("button", name="取り消す").click()
+    wait_idle(page)
+    page.get_by_text("取り消しました: r1#").first.wait_for()
+    listing = panel(page).locator(".kb-withdrawals").inner_text()
+    assert "防災の取り組み" in listing and "講師の申し出" in listing and "jimukyoku" in listing
+    shot(page, "admin-withdraw")
+    # the secretariat's document page: the placeholder, and the words struck through with the reason
+    goto(page, f"{server['url']}/document?doc=r1")
+    page.locator(".kb-withdrawn del").first.wait_for()
+    assert page.locator(".kb-withdrawn del").first.inner_text() == "防災の取り組み"
+    assert "理由: 講師の申し出" in page.locator(".kb-withdrawn").first.inner_text()
+    assert "（発言取り消し）も紹介されました。" in page.locator(".kb-text").all_inner_texts()
+    shot(page, "document-withdrawn-secretariat")
+    # a member: only the placeholder
+    member = page.context.browser.new_context(locale="ja-JP").new_page()
+    try:
+        goto(member, server["url"])
+        log_in(member, "kaiin")
+        goto(member, f"{server['url']}/document?doc=r1")
+        member.get_by_text("（発言取り消し）も紹介されました。").first.wait_for()
+        text = visible_text(member)
+        assert "防災の取り組み" not in text and "講師の申し出" not in text
+        assert member.locator(".kb-withdrawn").count() == 0
+        shot(member, "document-withdrawn-member")
+        nav(member, "検索")
+        search(member, "防災")
+        assert "防災の取り組み" not in visible_text(member)
+    finally:
+        member.context.close()
