@@ -8,14 +8,37 @@ hit; 「すべての結果を表示」 shows the older hits again.
 
 from __future__ import annotations
 
-from test_secretariat import fill, open_admin, panel, upload
-
-from browser_kit import goto, log_in, new_page, search, shot, visible_text, wait_idle
+from browser_kit import goto, log_in, nav, new_page, search, shot, visible_text, wait_idle
 
 NAME = "dai7kai_mozuhoukoku.md"
 #: A new report with a word nobody said before (ツミ計画) next to the saved query's word (内製化).
 NEW = ("---\nid: mozu7\nsession: 2\ntype: report\nvisibility: public\ntitle: 第7回 モズ報告\n---\n"
        "# 第7回 モズ報告\n\nツミ計画では、窓口予約の内製化を三か月で終えました。\n")
+
+
+def panel(page):
+    """The 管理 tab on screen."""
+    return page.locator('[role="tabpanel"]:visible')
+
+
+def open_admin(page) -> None:
+    nav(page, "管理")
+    page.get_by_role("tab", name="文書の追加").click()
+    wait_idle(page)
+
+
+def fill(page, label: str, value: str) -> None:
+    box = panel(page).get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Tab")
+    wait_idle(page)
+
+
+def upload(page, path) -> None:
+    """Choose a file with the uploader's file chooser."""
+    page.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_text(path.name).first.wait_for()
+    wait_idle(page)
 
 
 def test_member_sees_new_hits_of_a_saved_search_after_an_upload(server, page, browser, tmp_path):
@@ -37,7 +60,7 @@ def test_member_sees_new_hits_of_a_saved_search_after_an_upload(server, page, br
         goto(admin, server["url"])
         log_in(admin, "jimukyoku")
         open_admin(admin)
-        fill(admin, panel(admin), "回", "2")
+        fill(admin, "回", "2")
         f = tmp_path / NAME
         f.write_text(NEW, encoding="utf-8")
         upload(admin, f)
