@@ -25,7 +25,7 @@ from indexer import Filters, Index, KbError, KnowledgeBase
 from indexer.archive.datadir import DataDir
 from indexer.ingest import withdrawals
 from indexer.models import ROLES, Document, SearchResult
-from indexer.search import browse
+from indexer.search import browse, followup_links
 from indexer.search.cite import Citer
 from indexer.search.synonyms import SYNONYMS_FILE
 
@@ -114,9 +114,18 @@ def synonyms_stamp() -> str:
         return ""
 
 
+def followups_stamp() -> tuple:
+    """When the follow-up links were last written (they follow an index commit, within its transaction)."""
+    try:
+        st_ = (data_dir() / followup_links.FILE_NAME).stat()
+        return st_.st_mtime_ns, st_.st_size
+    except OSError:
+        return ()
+
+
 def cache_key() -> tuple:
     """Everything a cached result depends on besides the call's own arguments."""
-    return index_path(), version(), str(data_dir()), synonyms_stamp()
+    return index_path(), version(), str(data_dir()), synonyms_stamp(), followups_stamp()
 
 
 def forget_caches() -> None:
@@ -126,7 +135,7 @@ def forget_caches() -> None:
 
 
 def _kb(key: tuple) -> KnowledgeBase:
-    path, _version, data, _synonyms = key
+    path, _version, data, *_stamps = key
     return KnowledgeBase(open_index(path), data_dir=data)
 
 
@@ -228,6 +237,18 @@ def withdrawn(doc_id: str, *, role: str) -> dict:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _document(key: tuple, doc_id: str, role: str) -> Document | None:
     return _kb(key).document(doc_id, role)
+
+
+def followups_of(doc: Document, *, role: str) -> dict:
+    """order → the turns of other sessions on the same topic (ほかの回でも) that the role may see."""
+    return _followups(cache_key(), doc.id, role)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _followups(key: tuple, doc_id: str, role: str) -> dict:
+    kb = _kb(key)
+    doc = kb.document(doc_id, role)
+    return followup_links.for_document(kb, doc, role) if doc is not None else {}
 
 
 def copies_in_session(doc: Document, *, role: str) -> dict:

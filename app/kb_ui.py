@@ -180,6 +180,7 @@ CSS = """<style>
 .kb-pinned { border: 1px solid #f0c36b; border-radius: 0.4rem; padding: 0.3rem 0.5rem; background: #fffaf0; }
 .kb-jump { margin-top: 0.3rem; font-size: 0.9rem; }
 .kb-copies { font-size: 0.85rem; color: #555; margin-top: 0.2rem; }
+.kb-followups { font-size: 0.85rem; color: #555; margin-top: 0.2rem; }
 .kb-copy-button { font: inherit; font-size: 0.95rem; padding: 0.35rem 0.75rem; border-radius: 0.5rem;
   border: 1px solid rgba(49, 51, 63, 0.2); background: #fff; color: inherit; cursor: pointer; }
 .kb-copy-button:hover { border-color: #ff4b4b; color: #ff4b4b; }
@@ -540,6 +541,37 @@ def copies_html(copies, query: str = "", lead: str = "同じ発言の別の記�
     return f'<div class="kb-copies">{escape(lead)}：{items}</div>'
 
 
+def _followup_who(f) -> str:
+    """Who spoke a linked turn (else its document's title), from a `Followup` or its dict."""
+    get = f.get if isinstance(f, dict) else lambda k, d="": getattr(f, k, d)
+    return get("speaker", "") or get("title", "") or get("doc_id", "")
+
+
+def followups_html(items, query: str = "") -> str:
+    """Under a turn of the 文書 page: one line per turn of another session on the same topic, escaped.
+
+    >>> from indexer.search.followup_links import Followup
+    >>> followups_html([Followup("s05#0051", "s05", 51, "5", "北条真琴", True, "実測の<結果>", 0.5)])
+    '<div class="kb-followups">第5回でも議論: <a href="document?doc=s05&amp;seg=51" target="_self">北条真琴</a> 実測の&lt;結果&gt;</div>'
+    """
+    lines = [f'<div class="kb-followups">{escape(f.lead)}: <a href="{escape(doc_href(f.doc_id, f.order, query))}" '
+             f'target="_self">{escape(_followup_who(f))}</a> {escape(f.snippet)}</div>' for f in items or ()]
+    return "".join(lines)
+
+
+def hit_followups_html(items) -> str:
+    """A hit's small 「ほかの回でも」 line: a link to each linked turn (`kb search --json`'s dicts), escaped.
+
+    >>> hit_followups_html([{"doc_id": "s05", "order": 3, "session": 5, "speaker": "森下千晶"}])
+    '<div class="kb-followups">ほかの回でも：<a href="document?doc=s05&amp;seg=3" target="_self">第5回 森下千晶</a></div>'
+    """
+    if not items:
+        return ""
+    links = "・".join(f'<a href="{escape(doc_href(f["doc_id"], f["order"]))}" target="_self">'
+                      f'{escape(session_label(f.get("session")))} {escape(_followup_who(f))}</a>' for f in items)
+    return f'<div class="kb-followups">ほかの回でも：{links}</div>'
+
+
 def pinned_turn_html(hit, query: str, question=None, answers=(), copies=(), links=None) -> str:
     """The hit turn pinned above the text (no element id), with its question or answers, where else the
     session holds it, and the link that jumps to the turn in the text. `links`: its `cite.TurnLinks`."""
@@ -643,13 +675,14 @@ def qa_links_html(seg, links) -> str:
 
 def document_body_html(doc, hit_order: int | None, query: str, links: dict | None = None,
                        matches: list[int] | tuple = (), copies: dict | None = None, cites: dict | None = None,
-                       withdrawn: dict | None = None) -> str:
+                       withdrawn: dict | None = None, followups: dict | None = None) -> str:
     """Every turn of a document in order, with a heading where the part changes.
 
     `links` maps a turn's order to its `QALinks` (questions ↔ answers); `matches` are the orders of the
     turns that match the query (marked); `copies` maps an order to the same turn in the session's other
     documents (named under the turn); `cites` maps an order to its `cite.TurnLinks` (▶ and 引用をコピー);
-    `withdrawn` (the secretariat's view only) maps an order to its withdrawals (`withdrawn_html`)."""
+    `withdrawn` (the secretariat's view only) maps an order to its withdrawals (`withdrawn_html`);
+    `followups` maps an order to the turns of other sessions on its topic (`followups_html`)."""
     out, part = [], None
     links = links or {}
     copies = copies or {}
@@ -662,6 +695,7 @@ def document_body_html(doc, hit_order: int | None, query: str, links: dict | Non
         extra = qa_links_html(seg, links[seg.order]) if seg.order in links else ""
         extra += copies_html(copies.get(seg.order), query)
         extra += withdrawn_html((withdrawn or {}).get(seg.order, ()))
+        extra += followups_html((followups or {}).get(seg.order), query)
         out.append(turn_html(seg, hit_order, query, extra, matched=seg.order in wanted,
                              tools=turn_tools(seg, cites.get(seg.order))))
     return "".join(out)
@@ -783,6 +817,7 @@ def speaker_link_html(name: str, role: str = "") -> str:
     href = "qa?answerer=" + quote(name, safe="")
     return (f'<a class="kb-speaker" href="{escape(href)}" target="_self" title="{escape(name)}の発言と質疑">'
             f"{label}</a>")
+
 
 # -- 発言の取り消し (the secretariat's view) ----------------------------------------------------------------
 def withdrawn_when(w) -> str:

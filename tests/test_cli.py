@@ -175,7 +175,7 @@ def test_global_options_after_the_subcommand(tmp_path, capsys, monkeypatch, clea
     assert [u["name"] for u in json.loads(kb_argv(["user", "list", "--json", *g], capsys)[1])] == ["sato"]
     assert kb_argv(["check", *g], capsys)[0] == 0  # a plugin's subcommand too
     assert sorted(p.name for p in data.iterdir() if not p.name.startswith(".")) == [
-        "audit.log", "index", "sessions.yaml", "sources", "users.json", "write.lock"]
+        "audit.log", "followups.json", "index", "sessions.yaml", "sources", "users.json", "write.lock"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "d", "in"]  # nothing beside it
 
 

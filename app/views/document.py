@@ -80,13 +80,15 @@ def main() -> None:
     hit = next((s for s in doc.segments if s.order == state.seg), None) if state.seg is not None else None
     hit_controls(state, matches, hit)
     cites = kb_app.turn_links(doc)  # ▶ h:mm:ss and 引用をコピー beside each turn
+    follow = kb_app.followups_of(doc, role=role)  # 「第5回でも議論: …」 under a turn
     if hit is not None:
         ql = links.get(hit.order)
         st.html(ui.pinned_turn_html(hit, state.q, ql.question if ql else None, ql.answers if ql else (),
-                                    copies.get(hit.order, ()), cites.get(hit.order)))
+                                    copies.get(hit.order, ()), cites.get(hit.order))
+                + ui.followups_html(follow.get(hit.order), state.q))
     with st.container(border=True):
         st.html(ui.document_body_html(doc, hit.order if hit else None, state.q, links, matches, copies, cites,
-                                      withdrawn=kb_app.withdrawn(doc.id, role=role)))
+                                      withdrawn=kb_app.withdrawn(doc.id, role=role), followups=follow))
     scroll = st.session_state.pop("_kb_doc_scroll", None)
     if scroll is not None and hit is not None and scroll[0] == hit.order:
         st.session_state["_kb_doc_scroll"] = (0, scroll[1])  # keep the counter, not the request

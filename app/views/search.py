@@ -223,6 +223,7 @@ def set_query(q: str) -> None:
 def hit_block(state: ui.ViewState, role: str, hit, copies) -> None:
     with st.container(border=True):
         st.html(ui.hit_html(hit, copies, state.q)
+                + ui.hit_followups_html(hit.followups)  # ほかの回でも
                 + ui.withdrawn_html(kb_app.withdrawn(hit.doc_id, role=role).get(hit.order)))  # 事務局のみ
         b1, b2 = st.columns([1, 1])
         if b1.button("文書を開く", key=f"open-{hit.id}"):

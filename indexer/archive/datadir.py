@@ -6,6 +6,7 @@
     <data>/users.json    accounts (`accounts.py`)
     <data>/synonyms.yaml the synonym dictionary
     <data>/uploads/      what the 管理 page received
+    <data>/followups.json  ほかの回でも: turns of different sessions on one topic (`followups.py`)
     <data>/write.lock    one writer at a time
 
 Chosen by `--data DIR`, else `$KB_DATA`, else `.kb` under the current directory. The older `--index DIR`
