@@ -149,6 +149,9 @@ def test_removal_drops_the_documents_links_and_adding_it_back_restores_them(arch
     assert all(not t.startswith("s05-transcript#") for t in followup_links.load(data.root).by_turn)
     add_files(data, [corpus / "s05" / "transcript.md"])
     assert linked(kb_of(data), q, a)
+    incremental = {frozenset(p[:2]) for p in kept.stored(data)["pairs"]}  # only s05's turns scored again
+    assert kept.refresh(data, force=True)
+    assert incremental == {frozenset(p[:2]) for p in kept.stored(data)["pairs"]}  # = everything computed
 
 
 def test_a_withdrawn_turn_loses_its_links(archive):
@@ -186,3 +189,11 @@ def test_links_of_another_index_generation_are_not_shown(archive):
     Index(data.index).put([doc])
     assert followup_links.for_turn(kb_of(data), q, "secretariat") == []
     assert kept.refresh(data) and followup_links.for_turn(kb_of(data), q, "secretariat")
+
+
+def test_an_index_too_large_gets_no_links_and_shows_none(archive, monkeypatch):
+    data, corpus = archive
+    q = turn(kb_of(data), QUESTION)
+    monkeypatch.setattr(kept, "MAX_PASSAGES", 10)
+    add_files(data, [corpus / "s06" / "report.md"], overrides={"id": "s06-report-copy"})
+    assert kept.stored(data)["skipped"] and followup_links.for_turn(kb_of(data), q, "secretariat") == []

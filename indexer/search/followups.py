@@ -135,77 +135,118 @@ def _edge_turns(snap) -> set[int]:
     return out
 
 
-def compute(index: Index, threshold: float = THRESHOLD, min_shared: int = MIN_SHARED,
-            keep_scores: bool = False) -> Links:
-    """The follow-up links of the whole index. `keep_scores`: keep every scored pair (any score, at least
-    one shared term) instead of those above `threshold`, for calibration."""
+class _Scorer:
+    """A turn's distinctive terms and its scores against the other sessions' turns, in one snapshot."""
+
+    def __init__(self, searcher, snap, min_shared: int):
+        self.searcher, self.snap, self.min_shared = searcher, snap, min_shared
+        self.leaves = searcher.reader().leaf_readers()
+        col = snap.cols["session"]
+        self.sessions = col.values[col.codes]  # per passage
+        self.n_sessions = len({s for s in col.values.tolist() if s})
+        self.max_df = max(3, int(MAX_DF_SHARE * int((snap.turn_rep >= 0).sum())))
+        self.memo: dict[str, tuple[int, float] | None] = {}  # term → (turns holding it, spread)
+        reps = np.maximum(snap.turn_rep, 0)
+        self.session_of = np.where(snap.turn_rep >= 0, self.sessions[reps] if len(reps) else "", "")  # per turn
+        self.eligible = self.session_of != ""
+        self.eligible[list(_edge_turns(snap))] = False
+
+    def terms(self, code: int) -> list[str]:
+        """The turn's TOP_TERMS distinctive terms ([] when it has fewer than MIN_TERMS)."""
+        snap, leaves = self.snap, self.leaves
+        weighted = []
+        for term, tf in content_terms(snap.turn_text(self.searcher, int(snap.turn_rep[code]))).items():
+            spread = _spread(snap, leaves, term, self.sessions, self.n_sessions, self.memo)
+            if spread is not None and 2 <= spread[0] <= self.max_df:
+                weighted.append((tf * snap.idf(leaves, "text", term) * spread[1], term))
+        return [t for _, t in sorted(weighted, reverse=True)[:TOP_TERMS]] if len(weighted) >= MIN_TERMS else []
+
+    def scores(self, code: int) -> tuple[np.ndarray, np.ndarray]:
+        """(turn codes of other sessions holding at least `min_shared` of the turn's terms, their scores)."""
+        empty = (np.empty(0, np.int64), np.empty(0, np.float32))
+        terms = self.terms(code) if self.eligible[code] else []
+        if not terms:
+            return empty
+        found = [_per_turn_max(self.snap.turn.codes[d], w * self.memo[t][1])
+                 for t in terms for d, w in [self.snap.bm25(self.leaves, "text", t, K1, B)]]
+        codes = np.concatenate([c for c, _ in found]).astype(np.int64)
+        weights = np.concatenate([w for _, w in found]).astype(np.float64)
+        own = float(weights[codes == code].sum())
+        if own <= 0:
+            return empty
+        uniq, inv = np.unique(codes, return_inverse=True)
+        total, shared = np.bincount(inv, weights=weights), np.bincount(inv)
+        keep = (shared >= self.min_shared) & self.eligible[uniq] & (self.session_of[uniq] != self.session_of[code])
+        return uniq[keep], np.minimum(total[keep] / own, total[keep] / MIN_MASS)
+
+
+def doc_marks(index: Index) -> dict[str, str]:
+    """Each document's place in the index (its first passage's segment and number): it changes when the
+    document is put again (added, replaced, re-read after a withdrawal) or its segment is merged."""
     searcher, snap = index.reading()
-    leaves = searcher.reader().leaf_readers()
+    live = np.nonzero(snap.live)[0]
+    doc_codes, first = np.unique(snap.cols["doc_id"].codes[live], return_index=True)
+    heads = live[first]
+    seg = np.searchsorted(np.asarray(snap.offsets), heads, side="right") - 1
+    values = snap.cols["doc_id"].values
+    return {str(values[c]): f"{snap.seg_keys[s]}:{h - snap.offsets[s]}"
+            for c, h, s in zip(doc_codes.tolist(), heads.tolist(), seg.tolist(), strict=True)}
+
+
+def compute(index: Index, threshold: float = THRESHOLD, min_shared: int = MIN_SHARED, keep_scores: bool = False,
+            changed: set[str] | None = None, previous: list | None = None) -> Links:
+    """The follow-up links of the index. `changed` (document ids) with `previous` (the pairs computed
+    before): only the turns of those documents are scored again (both ways: their terms against every
+    other turn, and the terms of the turns they matched against them); the other previous pairs are kept.
+    `keep_scores`: keep every scored pair instead of those reaching `threshold` (for calibration)."""
+    searcher, snap = index.reading()
     links = Links(key=[list(k) for k in snap.key])
     if snap.n_turns == 0 or snap.n_turns > MAX_TURNS:
         return links
-    session_col = snap.cols["session"]
-    sessions = session_col.values[session_col.codes]  # per passage
-    turn_codes = snap.turn.codes
-    n_turns_live = int((snap.turn_rep >= 0).sum())
-    max_df = max(3, int(MAX_DF_SHARE * n_turns_live))
-    n_sessions = len({s for s in session_col.values.tolist() if s})
-    turns: dict[int, Turn] = {}
+    sc = _Scorer(searcher, snap, min_shared)
+    live = np.nonzero(snap.turn_rep >= 0)[0]
     best: dict[tuple[int, int], float] = {}
-    edges = _edge_turns(snap)
-    memo: dict[str, tuple[int, float] | None] = {}  # term → its spread
-    for code in np.nonzero(snap.turn_rep >= 0)[0].tolist():
-        rep = int(snap.turn_rep[code])
-        session = str(sessions[rep])
-        if not session or code in edges:
-            continue
-        text = snap.turn_text(searcher, rep)
-        counts = content_terms(text)
-        weighted = []
-        for term, tf in counts.items():
-            spread = _spread(snap, leaves, term, sessions, n_sessions, memo)
-            if spread is not None and 2 <= spread[0] <= max_df:
-                weighted.append((tf * snap.idf(leaves, "text", term) * spread[1], term))
-        if len(weighted) < MIN_TERMS:
-            continue
-        terms = [t for _, t in sorted(weighted, reverse=True)[:TOP_TERMS]]
-        total: dict[int, float] = {}
-        shared: Counter = Counter()
-        own = 0.0
-        for term in terms:
-            docs, w = snap.bm25(leaves, "text", term, K1, B)
-            other, weights = _per_turn_max(turn_codes[docs], w * memo[term][1])
-            for c, x in zip(other.tolist(), weights.tolist(), strict=True):
-                if c == code:
-                    own += x
-                    continue
-                total[c] = total.get(c, 0.0) + x
-                shared[c] += 1
-        if own <= 0:
-            continue
-        for c, s in total.items():
-            rep_c = int(snap.turn_rep[c])
-            if rep_c < 0 or str(sessions[rep_c]) in ("", session) or shared[c] < min_shared or c in edges:
-                continue
-            score = min(s / own, s / MIN_MASS)
-            if not keep_scores and score < threshold:
-                continue
-            pair = (min(code, c), max(code, c))
-            best[pair] = max(best.get(pair, 0.0), score)
-        turns[code] = _turn(searcher, snap, code, text, session)
+    floor = -1.0 if keep_scores else threshold
+    if changed is None:
+        sources = live.tolist()
+    else:
+        doc_of = snap.cols["doc_id"].values[snap.cols["doc_id"].codes[snap.turn_rep[live]]]
+        sources = live[np.isin(doc_of, list(changed))].tolist()
+        position = {str(t): i for i, t in enumerate(snap.turn.values.tolist())}
+        for a, b, score in previous or []:
+            ca, cb = position.get(a, -1), position.get(b, -1)
+            if min(ca, cb) >= 0 and snap.turn_rep[ca] >= 0 and snap.turn_rep[cb] >= 0 \
+                    and a.rpartition("#")[0] not in changed and b.rpartition("#")[0] not in changed:
+                best[(min(ca, cb), max(ca, cb))] = float(score)
+    again: set[int] = set()
+    for code in sources:
+        others, scores = sc.scores(code)
+        for c, x in zip(others.tolist(), scores.tolist(), strict=True):
+            if x >= floor:
+                pair = (min(code, c), max(code, c))
+                best[pair] = max(best.get(pair, 0.0), x)
+            if changed is not None and x >= threshold / 2:
+                again.add(c)  # its own terms may find this turn: score it the other way too
+    mine = set(sources)
+    for c in again - mine:
+        others, scores = sc.scores(c)
+        for o, x in zip(others.tolist(), scores.tolist(), strict=True):
+            if o in mine and x >= floor:
+                pair = (min(o, c), max(o, c))
+                best[pair] = max(best.get(pair, 0.0), x)
+    turns: dict[int, Turn] = {}
     kept: Counter = Counter()
     for (a, b), score in sorted(best.items(), key=lambda kv: -kv[1]):
         if not keep_scores and (kept[a] >= MAX_LINKS or kept[b] >= MAX_LINKS):
             continue
         for c in (a, b):
             if c not in turns:
-                rep_c = int(snap.turn_rep[c])
-                turns[c] = _turn(searcher, snap, c, snap.turn_text(searcher, rep_c), str(sessions[rep_c]))
+                turns[c] = _turn(searcher, snap, c, snap.turn_text(searcher, int(snap.turn_rep[c])),
+                                 str(sc.session_of[c]))
         kept[a] += 1
         kept[b] += 1
         links.pairs.append((turns[a].id, turns[b].id, round(float(score), 4)))
-    linked = {x for a, b, _ in links.pairs for x in (a, b)}
-    links.turns = {t.id: t for t in turns.values() if t.id in linked}
+    links.turns = {t.id: t for t in turns.values()}
     return links
 
 
