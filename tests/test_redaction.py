@@ -360,3 +360,60 @@ def test_corpus_record_applied_by_kb_index(tmp_path):
     code, _, err = kb_cli("--data", str(data), "index", str(corpus))
     assert code == 1 and "redactions.yaml の 1 件目" in err
     assert kb.search("銀嶺", role="member").total == 0  # nothing changed
+
+
+def test_followups_of_the_sample_corpus(tmp_path):
+    """A labelled follow-up pair of the sample corpus (tests/data/followups.jsonl): withdrawing the question
+    removes its links both ways (the withdrawn text neither creates nor shows in a follow-up); restoring it
+    brings them back."""
+    links = pytest.importorskip("indexer.search.followup_links")
+    from pathlib import Path
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    data = tmp_path / "data"
+    assert kb_cli("--data", str(data), "index", str(corpus))[0] == 0
+    kb = KnowledgeBase(Index(data / "index"), data_dir=data)
+    question = "改善で減った作業時間を、村全体で集計していますか"
+    seg = next(s for s in kb.document("s02-transcript", "secretariat").segments if question in s.text)
+    turn = f"s02-transcript#{seg.order:04d}"
+    before = links.load(data).of(turn, "member")
+    if not before:
+        pytest.skip("このつながりは現在の閾値では見つかりません（追跡の調整次第）")
+    partners = [f.id for f in before]
+    assert kb_cli("--data", str(data), "redact", turn, "--reason", "申し出")[0] == 0
+    store = links.load(data)
+    assert store.of(turn, "member") == [] and all(
+        turn not in [f.id for f in store.of(p, "member")] for p in partners)
+    assert question not in json.dumps([plain(f) for t in list(store.by_turn) for f in store.of(t, "secretariat")],
+                                      ensure_ascii=False)
+    assert kb_cli("--data", str(data), "unredact", turn)[0] == 0
+    assert [f.id for f in links.load(data).of(turn, "member")] == partners
+
+
+def test_replaced_source_keeps_the_withdrawal(fresh, tmp_path):
+    """A replacement that moves the turn (a turn inserted before it) keeps the text hidden where it now is; one
+    that rewrites the withdrawn text hides, failing closed, the whole turn that still holds part of it."""
+    d = str(fresh.root)
+    assert kb_cli("--data", d, "redact", "w1#0001", "--text", SPAN, "--reason", "申し出")[0] == 0
+    assert kb_cli("--data", d, "redact", "w1#0004", "--reason", "座長の申し出")[0] == 0
+    src = fresh.root.parent / "corpus" / "s02" / "w1.md"
+    moved = W1.format(span=SPAN, whole=WHOLE).replace("## 質疑応答\n", "## 質疑応答\n北条座長：質疑に移ります。\n")
+    src.write_text(moved, encoding="utf-8")
+    assert kb_cli("--data", d, "add", str(src))[0] == 0
+    kb = KnowledgeBase(Index(fresh.index), data_dir=fresh.root)
+    segs = kb.document("w1", "secretariat").segments
+    assert segs[2].text == f"事業者の見積は{PLACEHOLDER}交渉で下がりました。" and segs[5].text == PLACEHOLDER
+    assert segs[1].text == "クラウド移行の見積はいくらでしたか？"
+    shown = {s["order"]: s for s in json.loads(kb_cli("--data", d, "show", "w1", "--role", "secretariat", "--json")[1])[
+        "segments"]}  # the record followed the turns: the secretariat sees each withdrawal under its turn
+    assert shown[2]["original_text"] == f"事業者の見積は{SPAN}交渉で下がりました。" and shown[5]["original_text"] == WHOLE
+    assert "withdrawn" not in shown[1] and "withdrawn" not in shown[4]
+    assert {w["turn_id"] for w in json.loads(kb_cli("--data", d, "redact", "--list", "--json")[1])} == {
+        "w1#0002", "w1#0005"}
+    src.write_text(moved.replace("銀嶺システムの提示額", "銀嶺システム社の提示額").replace("月虹会議の件は", "月虹会議の件も"),
+                   encoding="utf-8")
+    assert kb_cli("--data", d, "add", str(src))[0] == 0
+    for role in ROLES:
+        assert [kb.search(m, role=role).total for m in MARKERS[:3]] == [0, 0, 0]
+    segs = kb.document("w1", "public").segments
+    assert segs[2].text == PLACEHOLDER and segs[5].text == PLACEHOLDER and PLACEHOLDER not in segs[1].text

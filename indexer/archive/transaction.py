@@ -28,6 +28,7 @@ from indexer.archive import audit
 from indexer.archive.datadir import DataDir
 from indexer.archive.files import swap_in, write_lock
 from indexer.archive.kept import SOURCES, SourceChanges, StoredSource, stored_sources
+from indexer.archive.withdrawn_sync import applier as withdrawn_applier
 from indexer.errors import IndexError_
 from indexer.index.store import Index
 from indexer.ingest import withdrawals
@@ -199,7 +200,7 @@ def transaction(data: DataDir, actor: str | None = None,
         recover(data)
         index = {"open": open_index, "create": _open_or_create, "none": lambda _: None}[mode](data)
         if index is not None:  # every document put in is read with the withdrawn remarks replaced
-            index.prepare = withdrawals.applier(data.root)
+            index.prepare = withdrawn_applier(data.root)
         tx = Transaction(data, actor or audit.cli_actor(), index)
         try:
             yield tx

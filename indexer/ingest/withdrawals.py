@@ -113,29 +113,30 @@ def of_document(items: list[Withdrawal], doc_id: str) -> dict[int, list[Withdraw
     return out
 
 
-def _locate(segments: list[Segment], w: Withdrawal) -> tuple[int, int, int] | None:
-    """Where `w` applies: (turn index, start, end). At its recorded place when the text there is the
-    withdrawn text; else the text's first occurrence in its turn, then in the document's other turns
-    (the source was replaced and turns moved); else, failing closed, the whole recorded turn."""
+#: Characters in a row that a changed turn must share with a withdrawn text to be withdrawn whole.
+OVERLAP = 6
+
+
+def _locate(segments: list[Segment], w: Withdrawal) -> list[tuple[int, int, int]]:
+    """Where `w` applies: [(turn index, start, end)]. At its recorded place when the text there is the
+    withdrawn text; else its first occurrence in its turn, then in the document's other turns (the source was
+    replaced and turns moved). Failing that (the text itself was changed), closed: every turn sharing
+    OVERLAP characters in a row with it is withdrawn whole, else the turn at the recorded order."""
     by_order = {s.order: i for i, s in enumerate(segments)}
     i = by_order.get(w.order)
-    if w.whole:
-        if i is not None and segments[i].text == w.text:
-            return i, 0, len(w.text)
-        for k, s in enumerate(segments):
-            if s.text == w.text:
-                return k, 0, len(w.text)
-        return (i, 0, len(segments[i].text)) if i is not None else None
-    assert w.start is not None and w.end is not None
-    if i is not None and segments[i].text[w.start:w.end] == w.text:
-        return i, w.start, w.end
+    if i is not None and (segments[i].text == w.text if w.whole
+                          else segments[i].text[w.start:w.end] == w.text):
+        return [(i, 0, len(w.text)) if w.whole else (i, w.start or 0, w.end or 0)]
     if w.text:
-        order = ([i] if i is not None else []) + [k for k in range(len(segments)) if k != i]
-        for k in order:
+        for k in ([i] if i is not None else []) + [k for k in range(len(segments)) if k != i]:
             at = segments[k].text.find(w.text)
-            if at >= 0:
-                return k, at, at + len(w.text)
-    return (i, 0, len(segments[i].text)) if i is not None else None
+            if at >= 0 and (not w.whole or segments[k].text == w.text):
+                return [(k, at, at + len(w.text))]
+    grams = {w.text[j:j + OVERLAP] for j in range(max(1, len(w.text) - OVERLAP + 1))} if w.text else set()
+    near = [k for k, seg in enumerate(segments) if any(g and g in seg.text for g in grams)]
+    if not near and i is not None:
+        near = [i]
+    return [(k, 0, len(segments[k].text)) for k in near]
 
 
 def redact_text(text: str, spans: list[tuple[int, int]]) -> str:
@@ -176,18 +177,32 @@ def apply(docs: list[Document], items: list[Withdrawal]) -> list[Document]:
             continue
         spans: dict[int, list[tuple[int, int]]] = {}
         for w in mine:
-            got = _locate(doc.segments, w)
-            if got is not None:
-                spans.setdefault(got[0], []).append((got[1], got[2]))
+            for k, start, end in _locate(doc.segments, w):
+                spans.setdefault(k, []).append((start, end))
         segs = [replace(s, text=redact_text(s.text, spans[k])) if k in spans else s
                 for k, s in enumerate(doc.segments)]
         out.append(replace(doc, segments=segs))
     return out
 
 
-def applier(root: str | Path):
-    """`docs → docs` with the record of the data directory `root` applied (read when called)."""
-    return lambda docs: apply(list(docs), load(root))
+def relocated(docs: list[Document], items: list[Withdrawal]) -> list[Withdrawal]:
+    """`items` with each withdrawal whose text a replaced document now holds elsewhere (a turn inserted
+    before it, the text moved within its turn) pointing at its new place (turn id, order, span): what the
+    secretariat's views then show under the right turn. Withdrawals applied in place or failing closed stay."""
+    by_id = {d.id: d for d in docs}
+    out = []
+    for w in items:
+        doc = by_id.get(w.doc_id)
+        got = _locate(doc.segments, w) if doc is not None else []
+        if doc is not None and len(got) == 1:
+            k, start, end = got[0]
+            seg = doc.segments[k]
+            exact = seg.text[start:end] == w.text and (not w.whole or seg.text == w.text)
+            if exact and (seg.order, start if not w.whole else None) != (w.order, w.start):
+                w = replace(w, turn_id=doc.segment_id(seg.order), order=seg.order,
+                            start=None if w.whole else start, end=None if w.whole else end)
+        out.append(w)
+    return out
 
 
 def original_text(shown: str, turn: list[Withdrawal]) -> str:
