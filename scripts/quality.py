@@ -39,6 +39,7 @@ from indexer.bench.baselines import Bm25Fugashi, Fts5Trigram  # noqa: E402
 from indexer.bench.evaluate import ANSWER_K, Variant, evaluate, evaluate_variants  # noqa: E402
 from indexer.bench.speed import machine_note as bench_machine_note  # noqa: E402
 from indexer.search.ranking import RankParams  # noqa: E402
+from scripts.followup_quality import FOLLOWUP_END, FOLLOWUP_START  # noqa: E402
 
 BENCHMARKS = ("jsquad_retrieval", "jaquad_retrieval", "tokyo_assembly_qa")
 ENGINES = {"fts5": "fts5_trigram", "bm25": "bm25_fugashi", "groonga": "groonga_mecab", "kb": "kb (ablation steps 1–7)"}
@@ -276,6 +277,9 @@ def write_markdown(path: Path, results: dict, limit: int | None, total_seconds: 
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if FOLLOWUP_START in old:  # the follow-up section is scripts/followup_quality.py's: kept as it is
+        lines += ["", FOLLOWUP_START + old.split(FOLLOWUP_START, 1)[1].split(FOLLOWUP_END, 1)[0] + FOLLOWUP_END, ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
