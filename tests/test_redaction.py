@@ -417,3 +417,18 @@ def test_replaced_source_keeps_the_withdrawal(fresh, tmp_path):
         assert [kb.search(m, role=role).total for m in MARKERS[:3]] == [0, 0, 0]
     segs = kb.document("w1", "public").segments
     assert segs[2].text == PLACEHOLDER and segs[5].text == PLACEHOLDER and PLACEHOLDER not in segs[1].text
+
+
+def test_check_reports_an_index_out_of_step_with_the_record(fresh):
+    """A crash between writing the record and committing the index leaves the text indexed: `kb check` says so
+    (exit 1) and `kb rebuild` repairs it."""
+    from indexer.archive.redaction import save
+    from indexer.ingest.withdrawals import Withdrawal
+
+    d = str(fresh.root)
+    assert kb_cli("--data", d, "check")[0] == 0
+    save(fresh.root, [Withdrawal("w1#0001", "w1", 1, 7, 7 + len(SPAN), SPAN, "r")])  # the record alone
+    code, out, _ = kb_cli("--data", d, "check")
+    assert code == 1 and "取り消しの記録と索引が一致しません: w1#0001" in out
+    assert kb_cli("--data", d, "rebuild")[0] == 0 and kb_cli("--data", d, "check")[0] == 0
+    assert KnowledgeBase(Index(fresh.index), data_dir=fresh.root).search("銀嶺", role="secretariat").total == 0

@@ -10,6 +10,7 @@ import json
 
 from indexer.archive.datadir import DataDir
 from indexer.archive.kept import SOURCES, source_documents, stored_sources
+from indexer.archive.redaction import index_problems
 from indexer.archive.transaction import REBUILD_HINT, open_index
 from indexer.errors import IngestError, KbError
 from indexer.index.store import head_id
@@ -52,6 +53,11 @@ def check(data: DataDir) -> list[str]:
                     indexed[doc_id] = ""
     except Exception as e:  # noqa: BLE001
         return [*no_sources, *problems, f"索引を読めません（壊れています: {type(e).__name__}）。{REBUILD_HINT}"]
+    try:
+        with ix.searcher() as s:
+            problems += index_problems(data, s)  # withdrawn remarks (発言の取り消し) replaced in the index
+    except KbError as e:
+        problems.append(f"取り消しの記録を確かめられません: {e}")
     if indexed:  # an empty archive (a new one, or every document removed) needs no sources folder
         problems = [*no_sources, *problems]
     for doc_id in sorted(expected):

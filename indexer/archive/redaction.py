@@ -213,3 +213,33 @@ def save(root: Path, items: list[Withdrawal]) -> None:
 def audit_detail(w: Withdrawal) -> str:
     """The audit entry's detail: the turn, the span, the reason (never the withdrawn text)."""
     return _detail(w) + (" origin=corpus" if w.origin == "corpus" else "")
+
+
+def index_problems(data: DataDir, searcher) -> list[str]:
+    """`kb check`: turns whose indexed text is not their kept source's text with the record applied (a crash
+    between writing the record and the index commit, an index changed around the archive), in Japanese."""
+    from whoosh.query import Term
+
+    from indexer.archive.kept import stored_sources
+    from indexer.index.store import segments_from_records
+    from indexer.ingest.withdrawals import apply
+
+    items = load(data.root)
+    problems = []
+    sources = stored_sources(data.root)[0]
+    for doc_id in sorted({w.doc_id for w in items}):
+        owner = next((s for s in sources if doc_id in s.doc_ids), None)
+        if owner is None:
+            continue  # a removed document: its withdrawals wait for it to come back
+        try:
+            doc = next(d for d in source_documents(owner, data.root) if d.id == doc_id)
+        except (IngestError, StopIteration):
+            continue  # reported by check() itself
+        want = {s.order: s.text for s in apply([doc], items)[0].segments}
+        records = [searcher.stored_fields(d) for d in Term("doc_id", doc_id).docs(searcher)]
+        have = {s.order: s.text for s in segments_from_records(records)}
+        bad = [doc.segment_id(o) for o in sorted(want) if o in have and have[o] != want[o]]
+        if bad:
+            problems.append(f"取り消しの記録と索引が一致しません: {'、'.join(bad[:5])}（取り消した文字が索引に残っている"
+                            f"おそれがあります）")
+    return problems
