@@ -18,11 +18,28 @@ from indexer.ingest.segments import MODERATOR_ROLES
 from indexer.models import VISIBILITIES, Document, Segment
 from indexer.text.speakers import normalize_name, parse_turn
 
+_TEXTUAL = frozenset({str, type(None)})
 _NUMBERED = re.compile(r"^[一二三四五六七八九十百千〇0-9０-９]+番$")
 _ASSEMBLY_LABEL = re.compile(r"^(.+?)[（(](.+?)[）)]$")
 
 
-def _speaker(rec: dict) -> tuple[str, str]:
+def _speaker(rec: dict, known: dict | None = None) -> tuple[str, str]:
+    """(name, role) of a line's speaker; `known` remembers the answers by the line's speaker fields (a
+    file names the same few hundred speakers again and again)."""
+    key = (rec.get("speaker_name"), rec.get("speaker_role"), rec.get("speaker_position"), rec.get("speaker"))
+    if known is not None and _TEXTUAL.issuperset(map(type, key)):  # other values: read each time
+        found = known.get(key)
+        if found is not None:
+            return found
+    else:
+        known = None
+    found = _read_speaker(rec)
+    if known is not None:
+        known[key] = found
+    return found
+
+
+def _read_speaker(rec: dict) -> tuple[str, str]:
     name = str(rec.get("speaker_name") or "").strip()
     role = str(rec.get("speaker_role") or rec.get("speaker_position") or "").strip()
     label = str(rec.get("speaker") or "").strip()
@@ -95,6 +112,8 @@ def documents_from_jsonl(path: str | Path, default_visibility: str = "public") -
     """Group the lines into documents (one per meeting, or one per line without a meeting)."""
     docs: dict[str, Document] = {}
     seen_ids: set[str] = set()
+    speakers: dict = {}
+    source = Path(path).name
     for n, rec in read_jsonl(path):
         rid = str(rec["id"]).strip()
         if rid in seen_ids:
@@ -111,8 +130,8 @@ def documents_from_jsonl(path: str | Path, default_visibility: str = "public") -
         if doc is None:
             title = str(rec.get("title") or meeting or rid)
             doc = docs[doc_id] = Document(id=doc_id, type="transcript" if meeting else "report", title=title,
-                                          source=Path(path).name, visibility="public", date=date, meeting=meeting)
-        name, role = _speaker(rec)
+                                          source=source, visibility="public", date=date, meeting=meeting)
+        name, role = _speaker(rec, speakers)
         text = str(rec.get("text") or "")
         turn = parse_turn(text) if text.startswith(("○", "◯")) else None
         if turn is not None:

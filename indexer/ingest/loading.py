@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 from indexer.errors import IngestError
@@ -34,9 +34,38 @@ class AddResult:
     document: Document | None = field(default=None, repr=False)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def jsonable(value):
+    """`value` with its dataclasses as dicts (as `dataclasses.asdict` gives them, so `json.dumps` writes the
+    same text), without copying what JSON writes as it is (asdict deep-copies every string).
+
+    >>> from indexer.models import Segment
+    >>> jsonable(Document("d", segments=[Segment(0, "本文")]))["segments"][0]["text"]
+    '本文'
+    """
+    cls = type(value)
+    names = _NAMES.get(cls)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _NAMES[cls] = tuple(f.name for f in fields(value))
+    if names is not None:
+        out = {n: getattr(value, n) for n in names}
+        for k, v in out.items():
+            if type(v) not in _PLAIN:
+                out[k] = jsonable(v)
+        return out
+    if isinstance(value, list | tuple):
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+    return value
+
+
 def fingerprint(doc: Document) -> str:
     """A hash of everything a document contributes to the index (metadata and segments)."""
-    d = doc.to_dict()
+    d = jsonable(doc)
     d.pop("fingerprint", None)
     return hashlib.sha256(json.dumps(d, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
