@@ -13,7 +13,6 @@ span and the reason, never the withdrawn text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.archive.datadir import DataDir
@@ -26,18 +25,6 @@ from indexer.ingest.withdrawals import RECORD_NAME, Withdrawal, dumps, load
 from indexer.models import Document
 
 MAX_REASON = 300
-
-
-@dataclass
-class TurnText:
-    """A turn as its kept source gives it (before any withdrawal): what the 管理 page previews."""
-
-    turn_id: str
-    doc_id: str
-    order: int
-    speaker: str
-    text: str
-    withdrawn: list[Withdrawal]
 
 
 def check_span(span: tuple[int, int], text: str) -> tuple[int, int]:
@@ -110,15 +97,6 @@ def _write(tx: Transaction, items: list[Withdrawal], doc: Document) -> None:
 
 def _detail(w: Withdrawal) -> str:
     return f"turn={w.turn_id} span={w.span_label} reason={w.reason}"
-
-
-def turn_text(data: DataDir, turn_id: str) -> TurnText:
-    """A turn's original text and its withdrawals (for the preview before withdrawing)."""
-    with transaction(data, mode="open") as tx:
-        doc, order = _locate(tx, turn_id.strip())
-    seg = next(s for s in doc.segments if s.order == order)
-    mine = [w for w in load(data.root) if w.doc_id == doc.id and w.order == order]
-    return TurnText(doc.segment_id(order), doc.id, order, seg.speaker, seg.text, mine)
 
 
 def redact(data: DataDir, turn_id: str, reason: str, span: tuple[int, int] | None = None,
