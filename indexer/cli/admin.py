@@ -18,7 +18,7 @@ def register(sub) -> list[str]:
                    help="索引作成に使うプロセス数（既定 0: 自動。本文 200 万字以上なら 2）")
     s = sub.add_parser("check", help="索引と保存された原本が一致しているか点検する（不一致なら終了コード 1）")
     s.add_argument("--json", action="store_true")
-    s = sub.add_parser("export", help="原本・カタログ・同義語辞書・監査ログを 1 つの tar.gz に書き出す")
+    s = sub.add_parser("export", help="原本・カタログ・同義語辞書・監査ログ・取り消しの記録を 1 つの tar.gz に書き出す")
     s.add_argument("file", type=Path)
     s = sub.add_parser("import-archive", help="`kb export` のファイルからデータを復元し、索引を作り直す")
     s.add_argument("file", type=Path)
