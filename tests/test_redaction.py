@@ -432,3 +432,14 @@ def test_check_reports_an_index_out_of_step_with_the_record(fresh):
     assert code == 1 and "取り消しの記録と索引が一致しません: w1#0001" in out
     assert kb_cli("--data", d, "rebuild")[0] == 0 and kb_cli("--data", d, "check")[0] == 0
     assert KnowledgeBase(Index(fresh.index), data_dir=fresh.root).search("銀嶺", role="secretariat").total == 0
+
+
+def test_removed_document_keeps_its_record_until_restored(fresh):
+    d = str(fresh.root)
+    assert kb_cli("--data", d, "redact", "w1#0004", "--reason", "座長の申し出")[0] == 0
+    assert kb_cli("--data", d, "remove", "w1")[0] == 0
+    assert [w["turn_id"] for w in json.loads(kb_cli("--data", d, "redact", "--list", "--json")[1])] == ["w1#0004"]
+    code, out, _ = kb_cli("--data", d, "unredact", "w1#0004")
+    assert code == 0 and json.loads((fresh.root / RECORD_NAME).read_text(encoding="utf-8"))["withdrawals"] == []
+    assert [e["action"] for e in json.loads("[" + ",".join(
+        (fresh.root / "audit.log").read_text(encoding="utf-8").splitlines()) + "]")][-1] == "unredact"

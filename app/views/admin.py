@@ -1,5 +1,5 @@
 """管理 (事務局のみ): upload and publish documents, the documents table (edit metadata, remove), synonyms,
-rebuild, accounts' speaker links.
+rebuild, accounts' speaker links, withdrawn remarks (発言の取り消し: `withdraw_panel.py`).
 
 The page reads widgets, calls `indexer` and renders. Uploads are planned by `indexer.archive.publish`
 (`preview_uploads`: the document id from the original file name or the catalogue, 新規 / 差し替え / 変更なし,

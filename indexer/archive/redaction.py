@@ -142,10 +142,16 @@ def unredact(data: DataDir, turn_id: str, actor: str | None = None) -> list[With
         gone = [w for w in items if w.turn_id == turn_id]
         if not gone:
             raise IngestError(f"発言「{turn_id}」に取り消しはありません（`kb redact --list` で一覧を表示できます）。")
-        doc, _ = _locate(tx, turn_id)
-        _write(tx, [w for w in items if w.turn_id != turn_id], doc)
+        rest = [w for w in items if w.turn_id != turn_id]
+        try:
+            doc, _ = _locate(tx, turn_id)
+        except IngestError:  # a removed document: only its record goes (nothing indexed to restore)
+            write_atomic(tx.data.root / RECORD_NAME, dumps(rest))
+        else:
+            _write(tx, rest, doc)
+        doc_id = gone[0].doc_id
         for w in gone:
-            tx.record("unredact", doc.id, "", _detail(w))
+            tx.record("unredact", doc_id, "", _detail(w))
     return gone
 
 
