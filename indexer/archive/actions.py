@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +46,8 @@ from indexer.archive.kept import (
 )
 from indexer.archive.transaction import Progress, build_staged_index, swap_index, transaction
 from indexer.errors import IndexError_, IngestError
-from indexer.index.store import Index
+from indexer.index.store import AUTO_PARALLEL_CHARS, Index, has_segments
+from indexer.index.workers import BuildPool
 from indexer.ingest.catalogue import CATALOGUE_NAME, Catalogue
 from indexer.ingest.formats import MAX_FILE_BYTES
 from indexer.ingest.loading import AddResult, corpus_files, find_catalogue, load_document
@@ -168,23 +170,25 @@ def import_jsonl(data: DataDir, path: Path, visibility: str = "public", actor: s
     path = Path(path)
     raw = read_bytes(path, max_bytes)
     digest = sha256(raw)
-    docs = documents_from_jsonl(path, visibility)
-    if sha256(path.read_bytes()) != digest:
-        raise IngestError(f"読み込み中にファイルが変わりました: {path.name}")
-    if not docs:
-        raise IngestError(f"取り込む発言がありません: {path.name}")
-    ids = [d.id for d in docs]
-    meta = {"kind": "jsonl", "doc_ids": ids, "name": path.name, "file": safe_name(path.name),
-            "sha256": digest, "size": len(raw), "added": now_utc(), "visibility": visibility}
-    with transaction(data, actor, mode="create") as tx:
-        key = f"_jsonl-{safe_name(path.stem, 'import')[:80]}-{digest[:10]}"
-        target = source_dir_for(tx.sources.sources, key, tx.stored(), lambda m: m.get("sha256") == digest)
-        release_claims(tx.sources, tx.stored(), set(ids), keep=target)
-        tx.sources.put_dir(stage_source(tx.sources, raw, meta), target)
-        raw = b""  # kept on disk now: not held in memory through the index build
-        for d in docs:
-            tx.record("import", d.id, digest, path.name)
-        tx.index.put(docs, procs=procs)
+    ahead = 0 if has_segments(data.index) else BuildPool.wanted(procs, len(raw), AUTO_PARALLEL_CHARS)
+    with BuildPool(ahead, warm=True) if ahead > 1 else nullcontext() as pool:  # build processes start while it is read
+        docs = documents_from_jsonl(path, visibility)
+        if sha256(path.read_bytes()) != digest:
+            raise IngestError(f"読み込み中にファイルが変わりました: {path.name}")
+        if not docs:
+            raise IngestError(f"取り込む発言がありません: {path.name}")
+        ids = [d.id for d in docs]
+        meta = {"kind": "jsonl", "doc_ids": ids, "name": path.name, "file": safe_name(path.name),
+                "sha256": digest, "size": len(raw), "added": now_utc(), "visibility": visibility}
+        with transaction(data, actor, mode="create") as tx:
+            key = f"_jsonl-{safe_name(path.stem, 'import')[:80]}-{digest[:10]}"
+            target = source_dir_for(tx.sources.sources, key, tx.stored(), lambda m: m.get("sha256") == digest)
+            release_claims(tx.sources, tx.stored(), set(ids), keep=target)
+            tx.sources.put_dir(stage_source(tx.sources, raw, meta), target)
+            raw = b""  # kept on disk now: not held in memory through the index build
+            for d in docs:
+                tx.record("import", d.id, digest, path.name)
+            tx.index.put(docs, procs=procs, pool=pool)
     return docs
 
 

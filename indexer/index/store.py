@@ -7,11 +7,10 @@ program created. Never open an index that came from an upload or another machine
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from queue import Empty
 
@@ -26,6 +25,7 @@ from indexer.index.bulk import BulkWriter
 from indexer.index.engine import Engine
 from indexer.index.internals import commit_segments, finalize_segment, latest_generation
 from indexer.index.schema import VERSION, make_schema, split_passages
+from indexer.index.workers import BuildPool, tick
 from indexer.models import Document, Segment
 from indexer.text.analysis import name_readings
 
@@ -179,11 +179,13 @@ class Index:
             return [t.decode("utf-8") for t in s.reader().lexicon("doc_id")]
 
     def put(self, docs: Iterable[Document], procs: int = 1,
-            progress: Callable[[int, int], None] | None = None) -> list[str]:
+            progress: Callable[[int, int], None] | None = None, pool: BuildPool | None = None) -> list[str]:
         """Add or replace documents in one commit (searchers see all of them or none).
 
         With `procs` > 1 and an empty index, the documents are indexed by that many processes, one
-        segment per process (or per PART_CHARS of text); `procs` 0 chooses (`auto_procs`). `progress(done, total)` is called as documents are added (the commit follows)."""
+        segment per process (or per PART_CHARS of text); `procs` 0 chooses (`auto_procs`). `progress(done, total)` is called as documents are added (the commit follows).
+        `pool`: build processes the caller started ahead (`BuildPool`; used for a parallel build, the
+        caller closes it)."""
         docs = list({doc.id: doc for doc in docs}.values())  # an id given twice: the later document
         if self.prepare is not None:
             docs = self.prepare(docs)
@@ -192,7 +194,7 @@ class Index:
         w = self.writer()
         try:
             if procs > 1 and len(docs) > 1 and not w.segments:
-                segments = _parallel_segments(self.path, docs, procs, progress)
+                segments = _parallel_segments(self.path, docs, procs, progress, pool)
                 commit_segments(w, segments)  # the parent's own segment stays empty
                 return [doc.id for doc in docs]
             for n, doc in enumerate(docs, 1):
@@ -222,6 +224,16 @@ class Index:
         return n
 
 
+def has_segments(path: str | Path) -> bool:
+    """Whether the index at `path` exists and holds a segment (a build into it is not a parallel one)."""
+    if not whoosh_index.exists_in(str(path)):
+        return False
+    try:
+        return storage(path).open_index().doc_count_all() > 0
+    except Exception:  # noqa: BLE001 - unreadable: the build itself will say so
+        return True
+
+
 def auto_procs(docs: list[Document]) -> int:
     """Processes worth starting for a build: two (if the machine has them) from AUTO_PARALLEL_CHARS of text."""
     chars = sum(len(s.text) for d in docs for s in d.segments)
@@ -242,14 +254,6 @@ def _split(docs: list[Document], parts: int) -> list[list[Document]]:
     return [r for r in out if r]
 
 
-_progress_queue = None
-
-
-def _init_worker(queue) -> None:
-    global _progress_queue
-    _progress_queue = queue
-
-
 def _segment_of(index_dir: str, docs: list[Document]):
     """Worker process: index `docs` into a new segment of the index (the parent holds the lock)."""
     ix = storage(index_dir).open_index()
@@ -257,24 +261,22 @@ def _segment_of(index_dir: str, docs: list[Document]):
     for doc in docs:
         for rec in _records(doc):
             w.add_document(**rec)
-        if _progress_queue is not None:
-            _progress_queue.put(1)
+        tick()
     return finalize_segment(w)  # committed by the parent (`commit_segments`)
 
 
 def _parallel_segments(path: Path, docs: list[Document], procs: int,
-                       progress: Callable[[int, int], None] | None) -> list:
-    ctx = multiprocessing.get_context("spawn")  # not fork: the app calls this from a threaded server
+                       progress: Callable[[int, int], None] | None, pool: BuildPool | None = None) -> list:
+    """One segment per run of documents, built by `procs` processes (`pool`'s when given: the segments
+    are the same whichever processes build them)."""
     chars = sum(len(s.text) for d in docs for s in d.segments)
     parts = _split(docs, procs * -(-chars // (PART_CHARS * procs)))  # a multiple of procs: no idle round
-    queue = ctx.Queue()
-    with ProcessPoolExecutor(min(procs, len(parts)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(queue,)) as pool:
-        futures = [pool.submit(_segment_of, str(path), part) for part in parts]
+    with (BuildPool(min(procs, len(parts))) if pool is None else nullcontext(pool)) as used:
+        futures = [used.executor.submit(_segment_of, str(path), part) for part in parts]
         done = 0
         while not all(f.done() for f in futures):
             try:
-                queue.get(timeout=0.2)
+                used.queue.get(timeout=0.2)
             except Empty:
                 continue
             done += 1
