@@ -175,8 +175,11 @@ class Snapshot:
         self._known: dict[tuple[str, str], bool] = {}  # (field, term) → held by a segment
         self._turn_texts: dict[int, str] = {}  # turn code → its whole text
         self._norms: dict[tuple, np.ndarray] = {}  # (field, k1, b, average length) → BM25 length part
-        self._merged: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # (field, term, public only) → postings
+        # (field, term, public only) → postings over all segments, the least recently used first
+        self._merged: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._merged_size = 0
+        self._merged_lock = threading.Lock()
+        self._turns_with: tuple[np.ndarray, np.ndarray] | None = None  # (passage mask, its turns)
         self._titled_memo: tuple | None = None  # (among, its docnums, their documents, titled docs → passages)
 
     def _questions(self, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +201,7 @@ class Snapshot:
         whole) is found where it reads as 2 to COMPOUND_MAX indexed readings (`reading_parts`: ナイセイカ =
         ナイセイ + カ) all in one passage, with the rarest part's frequency, as a kanji compound's words are."""
         key = (field, term, False)
-        found = self._merged.get(key)
+        found = self._remembered(key)
         if found is None:
             if field in COMPOUND_FIELDS and not self._holds(leaves, field, term):
                 parts = self.reading_parts(leaves, field, term)
@@ -209,12 +212,25 @@ class Snapshot:
             self._keep(key, found)
         return found
 
+    def _remembered(self, key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+        found = self._merged.get(key)
+        if found is not None:
+            with self._merged_lock:
+                if key in self._merged:
+                    self._merged.move_to_end(key)
+        return found
+
     def _keep(self, key: tuple, postings: tuple[np.ndarray, np.ndarray]) -> None:
-        """Remember a term's postings over all segments for this snapshot (up to MERGED_POSTINGS_KEPT)."""
-        self._merged_size += len(postings[0])
-        if self._merged_size > MERGED_POSTINGS_KEPT:
-            self._merged, self._merged_size = {}, len(postings[0])
-        self._merged[key] = postings
+        """Remember a term's postings over all segments for this snapshot, up to MERGED_POSTINGS_KEPT: the
+        least recently used terms are forgotten first (a query's own terms stay for its next page)."""
+        with self._merged_lock:
+            if key in self._merged:
+                return
+            self._merged[key] = postings
+            self._merged_size += len(postings[0])
+            while self._merged_size > MERGED_POSTINGS_KEPT and len(self._merged) > 1:
+                _, (docs, _tf) = self._merged.popitem(last=False)
+                self._merged_size -= len(docs)
 
     def _all_of(self, leaves, field: str, parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, least tf) of the passages holding every one of `parts`."""
@@ -287,7 +303,7 @@ class Snapshot:
         if not public_only or self.stats(True)["all"]:
             return self.postings(leaves, field, term)
         key = (field, term, True)
-        found = self._merged.get(key)
+        found = self._remembered(key)
         if found is None:
             docs, tf = self.postings(leaves, field, term)
             keep = self.stats(True)["visible"][docs]
@@ -421,6 +437,18 @@ class Snapshot:
         first = np.cumsum(sizes) - sizes
         idx = np.repeat(starts - first, sizes) + np.arange(total)
         return np.repeat(tags, sizes), order[idx]
+
+    def turns_with(self, mask: np.ndarray) -> np.ndarray:
+        """Turns with at least one passage in `mask` (read-only; the last mask's answer is remembered: most
+        searches of a snapshot are made under the same visibility and no filter)."""
+        last = self._turns_with
+        if last is not None and np.array_equal(last[0], mask):
+            return last[1]
+        out = np.zeros(self.n_turns, dtype=bool)
+        out[self.turn.codes[mask]] = True
+        out.flags.writeable = False
+        self._turns_with = (mask.copy(), out)
+        return out
 
     def turn_max(self, docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Best passage score of every turn."""

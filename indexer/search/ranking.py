@@ -54,7 +54,7 @@ class RankParams:
 @dataclass
 class Ranked:
     """Scores of every passage and turn; `matched`: turns with a score (after answers inherit theirs);
-    `allowed`: the turns with a passage in `mask`, the passage mask ranked under (`turn_any`)."""
+    `allowed`: the turns with a passage in `mask`, the passage mask ranked under (`turn_any`; read-only)."""
 
     doc_scores: np.ndarray
     turn_scores: np.ndarray
@@ -169,7 +169,7 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
     if params.title_presence and has_score.any():
         doc_scores += _title_presence(snap, leaves, parsed.terms, grams, params, public_only, has_score)
     doc_scores[~mask] = 0.0
-    allowed = turn_any(snap, mask)
+    allowed = snap.turns_with(mask)
     nz = np.nonzero(doc_scores)[0]
     turn_scores = snap.turn_max(nz, doc_scores[nz])
     if params.turn_rest:
