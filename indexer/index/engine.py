@@ -368,15 +368,17 @@ class Snapshot:
         return tf * (k1 + 1.0) / (tf + norms[docs])
 
     def title_presence(self, leaves, title_field: str, field: str, terms: list[str], k1: float, b: float,
-                       among: np.ndarray, boost: float = 1.0, public_only: bool = False):
-        """(docnums, extra BM25 weights) for the passages `among` (a boolean mask) whose document title
-        holds a term: the title counts as one more occurrence of the term in each of them (a passage is
-        read under its document's title, as a Wikipedia paragraph under its article's name)."""
+                       among: np.ndarray, boost: float = 1.0, public_only: bool = False,
+                       cand: np.ndarray | None = None):
+        """(docnums, extra BM25 weights) for the passages `among` (a boolean mask; `cand`: its docnums when
+        the caller has them) whose document title holds a term: the title counts as one more occurrence
+        of the term in each of them (a passage is read under its document's title, as a Wikipedia
+        paragraph under its article's name)."""
         st = self.stats(public_only)
         doc_of = self.cols["doc_id"].codes
         memo = self._titled_memo  # one query's two calls (words, bigrams) pass the same `among`
         if memo is None or memo[0] is not among:
-            cand = np.flatnonzero(among)
+            cand = np.flatnonzero(among) if cand is None else cand
             memo = self._titled_memo = (among, cand, doc_of[cand], {})
         _, cand, cand_docs, titled_of = memo
         sels, weights = [], []

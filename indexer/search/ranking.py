@@ -164,13 +164,14 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
     else:
         doc_scores = np.zeros(n, dtype=np.float32)
     has_score = doc_scores > 0
+    nz = np.flatnonzero(has_score)  # the passages scored (titles add to these alone; all scores are > 0)
     if params.title_boost:
-        doc_scores += _title_scores(snap, leaves, parsed, params, public_only, has_score)
-    if params.title_presence and has_score.any():
-        doc_scores += _title_presence(snap, leaves, parsed.terms, grams, params, public_only, has_score)
-    doc_scores[~mask] = 0.0
+        _add_title_scores(doc_scores, nz, snap, leaves, parsed, params, public_only)
+    if params.title_presence and len(nz):
+        doc_scores += _title_presence(snap, leaves, parsed.terms, grams, params, public_only, has_score, nz)
+    doc_scores *= mask  # 0 where the mask does not allow (a product, not a masked store: one pass)
     allowed = snap.turns_with(mask)
-    nz = np.nonzero(doc_scores)[0]
+    nz = nz[mask[nz]]
     turn_scores = snap.turn_max(nz, doc_scores[nz])
     if params.turn_rest:
         total = np.bincount(snap.turn.codes[nz], weights=doc_scores[nz], minlength=snap.n_turns)
@@ -179,32 +180,34 @@ def rank(snap: Snapshot, searcher, parsed: ParsedQuery, mask: np.ndarray, public
         inherited = turn_scores[snap.question_turns] * np.float32(params.answer_share)
         inherited += turn_scores[snap.answer_turns] * np.float32(params.answer_own)
         np.maximum.at(turn_scores, snap.answer_turns, inherited)
-        turn_scores[~allowed] = 0.0
+        turn_scores *= allowed
     return Ranked(doc_scores, turn_scores, turn_scores > 0, allowed, mask)
 
 
-def _title_scores(snap: Snapshot, leaves, parsed: ParsedQuery, params: RankParams, public_only: bool,
-                  matched: np.ndarray) -> np.ndarray:
-    """The title's BM25 (indexed once per document) added to every matching passage of the document."""
+def _add_title_scores(doc_scores: np.ndarray, scored: np.ndarray, snap: Snapshot, leaves, parsed: ParsedQuery,
+                      params: RankParams, public_only: bool) -> None:
+    """Add the title's BM25 (indexed once per document) to every scored passage (`scored`: their docnums)
+    of the document."""
     docs = snap.cols["doc_id"]
-    per_doc = np.zeros(len(docs.values), dtype=np.float32)
+    per_doc: np.ndarray | None = None
     for t in parsed.terms:
         d, w = snap.bm25(leaves, "title", t, params.k1, params.b, params.title_boost, public_only)
         if len(d):
-            per_doc += np.bincount(docs.codes[d], weights=w, minlength=len(docs.values)).astype(np.float32)
-    out = per_doc[docs.codes]
-    out[~matched] = 0.0
-    return out
+            add = np.bincount(docs.codes[d], weights=w, minlength=len(docs.values)).astype(np.float32)
+            per_doc = add if per_doc is None else per_doc + add
+    if per_doc is not None and len(scored):
+        doc_scores[scored] += per_doc[docs.codes[scored]]
 
 
 def _title_presence(snap: Snapshot, leaves, terms: list[str], grams: list[str], params: RankParams,
-                    public_only: bool, matched: np.ndarray) -> np.ndarray:
+                    public_only: bool, matched: np.ndarray, cand: np.ndarray | None = None) -> np.ndarray:
     """What the document's title adds to each matching passage read under it: its words (and, for
-    questions, the bigrams `grams`) count as one more occurrence (`Snapshot.title_presence`)."""
+    questions, the bigrams `grams`) count as one more occurrence (`Snapshot.title_presence`; `cand`: the
+    docnums of `matched` when known)."""
     d, w = snap.title_presence(leaves, "title", "text", terms, params.k1, params.b, matched,
-                               params.title_presence, public_only)
+                               params.title_presence, public_only, cand=cand)
     if grams:
         d2, w2 = snap.title_presence(leaves, "title_bigram", "bigram", grams, params.bigram_k1, params.bigram_b,
-                                     matched, params.title_presence * params.bigram_boost, public_only)
+                                     matched, params.title_presence * params.bigram_boost, public_only, cand=cand)
         d, w = np.concatenate([d, d2]), np.concatenate([w, w2])
     return np.bincount(d, weights=w, minlength=snap.n).astype(np.float32)
