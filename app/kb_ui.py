@@ -426,7 +426,7 @@ def cite_button_html(cite: str) -> str:
     if not cite:
         return ""
     return (f'<span class="kb-cite"><button type="button" class="kb-copy-button kb-cite-button" '
-            f'data-cite="{escape(cite)}" title="{escape(cite)}">引用をコピー</button>'
+            f'data-cite="{escape(cite)}" title="出典（会・回・日付・部・話者）とリンクをコピーします">引用をコピー</button>'
             f'<span class="kb-copy-done" role="status" aria-live="polite"></span></span>')
 
 

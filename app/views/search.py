@@ -210,9 +210,10 @@ def search_view(state: ui.ViewState, role: str) -> None:
                     hit_block(state, role, hit, copies)
     pager(res.page, pages)
     c1, c2 = st.columns([1, 1])
+    shown = saved_panel.narrow(filters_of(state), state)  # the CSV holds what the page lists (a saved search's 新着 only)
     c1.download_button("検索結果を CSV でダウンロード", key="csv", file_name="search-results.csv",
                        mime="text/csv", on_click="ignore",
-                       data=lambda: kb_app.results_csv(state.q, filters_of(state), role=role, sort=state.sort))
+                       data=lambda: kb_app.results_csv(state.q, shown, role=role, sort=state.sort))
     c2.page_link(kb_app.PAGES["trend"], label="この語の推移を見る", icon=":material/trending_up:", query_params={"q": state.q})
 
 
