@@ -49,6 +49,7 @@ def app(role: str = "public") -> AppTest:
     """A new visitor; for "member"/"secretariat" logged in through the form, back on 検索."""
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.run()
+    assert not at.exception, at.exception
     if role != "public":
         login(at, USER_OF[role])
         at.switch_page("views/search.py").run()

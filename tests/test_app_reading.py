@@ -14,7 +14,8 @@ import pytest
 
 st = pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
-from test_app import APP, goto, html_values, kb_ui, login, make_accounts, script_blocks  # noqa: E402
+from test_app import goto, html_values, kb_ui, login, make_accounts, script_blocks  # noqa: E402
+from test_app_pages import app  # noqa: E402
 
 from indexer.archive.actions import index_corpus  # noqa: E402
 from indexer.archive.datadir import DataDir  # noqa: E402
@@ -37,13 +38,6 @@ def env(tmp_path, monkeypatch):
     yield data
     st.cache_resource.clear()
     st.cache_data.clear()
-
-
-def app() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def body(at: AppTest) -> str:

@@ -10,7 +10,8 @@ import pytest
 
 st = pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
-from test_app import APP, goto, html_values, login, make_accounts  # noqa: E402
+from test_app import goto, html_values, login, make_accounts  # noqa: E402
+from test_app_pages import app  # noqa: E402
 
 from indexer.archive.actions import index_corpus  # noqa: E402
 from indexer.archive.datadir import DataDir  # noqa: E402
@@ -35,13 +36,6 @@ def env(tmp_path, monkeypatch):
     yield kb
     st.cache_resource.clear()
     st.cache_data.clear()
-
-
-def app() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def followup_lines(at: AppTest) -> list[str]:
