@@ -38,6 +38,14 @@ def bm25_idf(n: int, df: int) -> float:
     return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
+def _saturated(tf: np.ndarray, norms: np.ndarray, k1: float) -> np.ndarray:
+    """tf × (k1 + 1) / (tf + norms) in float32 (`norms`: the passages' length parts; overwritten)."""
+    norms += tf
+    out = tf * (k1 + 1.0)
+    out /= norms
+    return out
+
+
 def _segment_key(reader) -> str:
     seg = reader.segment()
     return f"{seg.segment_id()}" if seg is not None else str(id(reader))
@@ -181,6 +189,7 @@ class Snapshot:
         self._merged_lock = threading.Lock()
         self._turns_with: tuple[np.ndarray, np.ndarray] | None = None  # (passage mask, its turns)
         self._titled_memo: tuple | None = None  # (among, its docnums, their documents, titled docs → passages)
+        self._turn_codes: dict[str, np.ndarray] = {}  # column → its codes per turn (`turn_codes`)
 
     def _questions(self, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(answer turn, its question's turn) of every live passage answering a question that is a turn here
@@ -192,7 +201,8 @@ class Snapshot:
         hit[hit] = turns[pos[hit]] == q.values[hit]
         question_of = np.where(hit, pos, -1)[q.codes]  # per passage: its question's turn, -1 for none
         answers = (question_of >= 0) & live
-        return self.turn.codes[answers], question_of[answers].astype(np.int32)
+        pairs = np.unique(self.turn.codes[answers].astype(np.int64) << 32 | question_of[answers])  # once each
+        return (pairs >> 32).astype(self.turn.codes.dtype), (pairs & 0xFFFFFFFF).astype(np.int32)
 
     def postings(self, leaves, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Global (docnums, tf) of a term over all segments (`leaves` of the caller's searcher), live only.
@@ -355,17 +365,25 @@ class Snapshot:
         docs, tf = (np.concatenate(docs_l), np.concatenate(tf_l)) if len(docs_l) > 1 else (docs_l[0], tf_l[0])
         scale = boost * np.asarray(idf_l, dtype=np.float32)  # (boost × idf) × saturation, in float32
         weights = self._saturation(field, docs, tf, k1, b, st)
-        weights *= np.repeat(scale, [len(d) for d in docs_l])
+        start = 0
+        for d, c in zip(docs_l, scale, strict=True):  # each term's run scaled in place (no repeated array)
+            weights[start:start + len(d)] *= c
+            start += len(d)
         return docs, weights
 
     def _saturation(self, field: str, docs: np.ndarray, tf: np.ndarray, k1: float, b: float, st: dict
                     ) -> np.ndarray:
         """BM25's term-frequency part, tf × (k1 + 1) / (tf + k1 × (1 − b + b × length / average))."""
+        return _saturated(tf, self._length_norms(field, k1, b, st)[docs], k1)
+
+    def _length_norms(self, field: str, k1: float, b: float, st: dict) -> np.ndarray:
+        """Every passage's length part of BM25, k1 × (1 − b + b × length / average) (once per snapshot
+        and parameters)."""
         key = (field, k1, b, st["avg"][field])
         norms = self._norms.get(key)
-        if norms is None:  # every passage's length part, once per snapshot and parameters
+        if norms is None:
             norms = self._norms[key] = k1 * (1.0 - b + b * self.lengths[field] / st["avg"][field])
-        return tf * (k1 + 1.0) / (tf + norms[docs])
+        return norms
 
     def title_presence(self, leaves, title_field: str, field: str, terms: list[str], k1: float, b: float,
                        among: np.ndarray, boost: float = 1.0, public_only: bool = False,
@@ -400,10 +418,12 @@ class Snapshot:
             dense[docs] = tf  # looked up by position: no binary search of `sel` in `docs`
             had = dense[sel]
             dense[docs] = 0.0
-            gain = self._saturation(field, sel, had + 1.0, k1, b, st) - self._saturation(field, sel, had, k1, b, st)
-            idf = np.full(len(sel), bm25_idf(st["n"], len(docs)), dtype=np.float32)
+            norms = self._length_norms(field, k1, b, st)[sel]
+            gain = _saturated(had + 1.0, norms.copy(), k1)
+            gain -= _saturated(had, norms, k1)
+            gain *= boost * np.float32(bm25_idf(st["n"], len(docs)))  # (boost × idf) × gain, in float32
             sels.append(sel)
-            weights.append((boost * idf * gain).astype(np.float32))
+            weights.append(gain)
         if not sels:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         return np.concatenate(sels), np.concatenate(weights)
@@ -457,6 +477,15 @@ class Snapshot:
         out = np.zeros(self.n_turns, dtype=np.float32)
         np.maximum.at(out, self.turn.codes[docs], scores)
         return out
+
+    def turn_codes(self, name: str) -> np.ndarray:
+        """Codes of column `name` at each turn's first live passage (as `cols[name].codes[turn_rep]`; once
+        per snapshot and column)."""
+        found = self._turn_codes.get(name)
+        if found is None:
+            found = self._turn_codes[name] = self.cols[name].codes[self.turn_rep]
+            found.flags.writeable = False
+        return found
 
     def best_doc_of_turns(self, turns: np.ndarray, doc_scores: np.ndarray) -> np.ndarray:
         """For each turn, its highest-scoring live passage (docnum)."""

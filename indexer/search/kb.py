@@ -299,11 +299,14 @@ class KnowledgeBase:
 
     @staticmethod
     def _facets(snap: Snapshot, turns: np.ndarray) -> dict[str, dict[str, int]]:
-        reps = snap.turn_rep[turns]
         out: dict[str, dict[str, int]] = {}
         for name in FACET_FIELDS:
             col = snap.cols[name]
-            counts = np.bincount(col.codes[reps], minlength=len(col.values)) if len(reps) else np.zeros(0, np.int64)
+            if len(col.values) == 1:  # one value: every turn holds it
+                counts = np.array([len(turns)], dtype=np.int64)
+            else:
+                counts = (np.bincount(snap.turn_codes(name)[turns], minlength=len(col.values)) if len(turns)
+                          else np.zeros(0, np.int64))
             present = np.flatnonzero(counts)  # only the values counted (a column may hold many thousands)
             pairs = [(str(v), int(c)) for v, c in zip(col.values[present].tolist(), counts[present].tolist(),
                                                       strict=True) if v]
