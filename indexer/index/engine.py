@@ -488,8 +488,20 @@ class Snapshot:
         return found
 
     def best_doc_of_turns(self, turns: np.ndarray, doc_scores: np.ndarray) -> np.ndarray:
-        """For each turn, its highest-scoring live passage (docnum)."""
-        mask = np.isin(self.turn.codes, turns) & self.live
+        """For each turn, its highest-scoring live passage (docnum; the first of equals)."""
+        codes, live, rep, n = self.turn.codes, self.live, self.turn_rep, self.n
+        if len(turns) <= 64 and bool((rep[turns] >= 0).all()):  # a page: each turn's own passages (consecutive)
+            out = []
+            for t in turns.tolist():
+                j = k = int(rep[t])
+                while k + 1 < n and codes[k + 1] == t:
+                    k += 1
+                if k > j:
+                    among = j + np.flatnonzero(live[j:k + 1])
+                    j = int(among[np.argmax(doc_scores[among])])
+                out.append(j)
+            return np.array(out, dtype=np.int64)
+        mask = np.isin(codes, turns) & live
         cand = np.nonzero(mask)[0]
         order = np.lexsort((-doc_scores[cand], self.turn.codes[cand]))
         cand = cand[order]

@@ -38,6 +38,17 @@ class Matches:
     leaf_turns: object  # callable: leaf index → boolean turn mask
 
 
+def _intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The docnums in both of two sorted arrays of distinct docnums (as `np.intersect1d`, sorted): the
+    shorter one looked up in the longer one, without sorting their concatenation."""
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if not len(short):
+        return short
+    pos = np.searchsorted(long, short)
+    pos[pos == len(long)] = 0
+    return short[long[pos] == short]
+
+
 def _squash(text: str) -> str:
     return "".join(fold_text(text).lower().split())
 
@@ -54,7 +65,7 @@ def phrase_docs(snap: Snapshot, searcher, phrase: str, limit: int = PHRASE_CANDI
     cand: np.ndarray | None = None
     for g in sorted(grams, key=lambda g: len(snap.postings(leaves, "bigram", g)[0])):
         docs = snap.postings(leaves, "bigram", g)[0]
-        cand = docs if cand is None else np.intersect1d(cand, docs, assume_unique=True)
+        cand = docs if cand is None else _intersect(cand, docs)
         if not len(cand):
             return _EMPTY
     texts = snap.squashed
@@ -80,7 +91,7 @@ def alternative_parts(snap: Snapshot, searcher, alt: Alternative) -> list[np.nda
         acc: np.ndarray | None = None
         for t in alt.terms:
             docs = snap.postings(leaves, field, t)[0]
-            acc = docs if acc is None else np.intersect1d(acc, docs, assume_unique=True)
+            acc = docs if acc is None else _intersect(acc, docs)
             if not len(acc):
                 break
         if acc is not None and len(acc):
