@@ -19,6 +19,7 @@ from indexer.models import Hit, HitGroup
 HEADING_MAX_CHARS = 80
 _SENTENCE_END = ("。", "．", ".", "！", "？", "!", "?")
 _known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # snapshot → {docnum: is a heading line}
+_shaped: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # snapshot → per turn: heading-shaped
 _lock = threading.Lock()
 
 
@@ -37,13 +38,30 @@ def _code(col, value: str) -> int:
     return int(hits[0]) if len(hits) else -1
 
 
+def _candidates(snap: Snapshot, reps: np.ndarray) -> np.ndarray:
+    """Whether each passage `reps` is a short speakerless report record (a heading line's shape)."""
+    report, nobody = _code(snap.cols["doc_type"], "report"), _code(snap.cols["speaker"], "")
+    return ((snap.cols["doc_type"].codes[reps] == report) & (snap.cols["speaker"].codes[reps] == nobody)
+            & (snap.lengths["bigram"][reps] <= HEADING_MAX_CHARS))
+
+
+def candidate_turns(snap: Snapshot) -> np.ndarray:
+    """Per turn: whether its first passage has a heading line's shape (once per snapshot, read-only)."""
+    with _lock:
+        found = _shaped.get(snap)
+    if found is None:
+        found = _candidates(snap, snap.turn_rep)
+        found.flags.writeable = False
+        with _lock:
+            _shaped[snap] = found
+    return found
+
+
 def heading_turns(snap: Snapshot, searcher, turns: np.ndarray) -> np.ndarray:
     """For each of `turns`, whether it is a report's heading line (stored text read only for the short
     speakerless report records, once per snapshot)."""
     reps = snap.turn_rep[turns]
-    report, nobody = _code(snap.cols["doc_type"], "report"), _code(snap.cols["speaker"], "")
-    cand = ((snap.cols["doc_type"].codes[reps] == report) & (snap.cols["speaker"].codes[reps] == nobody)
-            & (snap.lengths["bigram"][reps] <= HEADING_MAX_CHARS))
+    cand = candidate_turns(snap)[turns]
     out = np.zeros(len(turns), dtype=bool)
     if not cand.any():
         return out
@@ -60,6 +78,8 @@ def heading_turns(snap: Snapshot, searcher, turns: np.ndarray) -> np.ndarray:
 def drop_repeated_headings(snap: Snapshot, searcher, matched: np.ndarray) -> tuple[np.ndarray, set[int]]:
     """`matched` (a turn mask) without the heading lines of documents that have other matching turns,
     and the heading turns kept (their document matched through them alone)."""
+    if not (matched & candidate_turns(snap)).any():  # no heading line matched (a pass over the turns)
+        return matched, set()
     turns = np.nonzero(matched)[0]
     heads = heading_turns(snap, searcher, turns)
     if not heads.any():
