@@ -122,8 +122,13 @@ def first_in_order(keys: np.ndarray, k: int) -> np.ndarray:
     """
     if k >= len(keys):
         return np.argsort(keys, kind="stable")
-    kth = np.partition(keys, k - 1)[k - 1]
-    near = np.nonzero(keys <= kth)[0]
+    near = None
+    if len(keys) >= 64 * k:  # many keys: a sample's k-th smallest bounds the k-th (at least k keys are below)
+        sample = keys[::16]
+        bound = np.partition(sample, k - 1)[k - 1]
+        near = np.flatnonzero(keys <= bound)
+    kth = np.partition(keys if near is None else keys[near], k - 1)[k - 1]
+    near = np.nonzero(keys <= kth)[0] if near is None else near[keys[near] <= kth]
     return near[np.argsort(keys[near], kind="stable")]
 
 

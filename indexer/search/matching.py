@@ -153,12 +153,13 @@ def match(snap: Snapshot, searcher, parsed: ParsedQuery, ranked: Ranked, mask: n
     """The turns `parsed` finds among the passages `mask` allows (visibility and filters)."""
     universe = ranked.allowed if ranked.mask is mask and ranked.allowed is not None else turn_any(snap, mask)
     cache: dict[int, np.ndarray] = {}
+    every_passage = bool(mask.all())  # (no filter and nothing hidden: no passage to leave out)
 
     def leaf_turns(i: int) -> np.ndarray:
         if i not in cache:  # each part marked on its own: their union is never sorted
             out = np.zeros(snap.n_turns, dtype=bool)
             for docs in leaf_parts(snap, searcher, parsed.leaves[i], params, synonyms):
-                out[snap.turn.codes[docs[mask[docs]]]] = True
+                out[snap.turn.codes[docs if every_passage else docs[mask[docs]]]] = True
             cache[i] = out
         return cache[i]
 
