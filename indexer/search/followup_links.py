@@ -90,13 +90,16 @@ class FollowupStore:
         return list(items)
 
 
+_NONE = FollowupStore({})  # no links kept (shared: never changed)
+
+
 def load(data_dir: str | Path) -> FollowupStore:
     """The links kept in `data_dir` (empty when there are none), re-read when the file changes."""
     path = Path(data_dir) / FILE_NAME
     try:
         st = path.stat()
     except OSError:
-        return FollowupStore({})
+        return _NONE
     stamp = (st.st_mtime_ns, st.st_size)
     with _lock:
         hit = _cache.get(str(path))
@@ -113,8 +116,11 @@ def load(data_dir: str | Path) -> FollowupStore:
 
 
 def _current(kb) -> FollowupStore | None:
-    """The kept links of `kb`'s data directory when they were computed from its index as it is now."""
+    """The kept links of `kb`'s data directory when they were computed from its index as it is now (None
+    when there are none: no file, or not computed for a large index; the index is not even looked at)."""
     store = load(kb.data_dir)
+    if not store.by_turn:
+        return None
     _, snap = kb.index.reading()
     return store if store.current(snap.key) else None
 
