@@ -15,11 +15,12 @@ The catalogue is read from the data directory (`<data>/sessions.yaml`, kept by `
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from indexer.errors import KbError
 from indexer.ingest.catalogue import CATALOGUE_NAME, Catalogue
@@ -47,10 +48,14 @@ def permalink(base: str, doc_id: str, order: int, query: str = "") -> str:
     >>> permalink("http://127.0.0.1:8501/", "s06-qa", 3, "費用")
     'http://127.0.0.1:8501/document?doc=s06-qa&seg=3&q=%E8%B2%BB%E7%94%A8'
     """
-    params = {"doc": doc_id, "seg": str(int(order))}
-    if query.strip():
-        params["q"] = query.strip()
-    return f"{base.rstrip('/')}/document?{urlencode(params)}"
+    url = f"{base.rstrip('/')}/document?doc={_quoted(str(doc_id))}&seg={int(order)}"  # as urlencode gives it
+    return f"{url}&q={quote_plus(query.strip(), safe='')}" if query.strip() else url
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted(doc_id: str) -> str:
+    """A document id as a URL query value (remembered: a page of hits names few documents, often again)."""
+    return quote_plus(doc_id, safe="")
 
 
 def clock(seconds: float | None) -> str:
