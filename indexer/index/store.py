@@ -10,6 +10,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import wait
 from contextlib import nullcontext
 from pathlib import Path
 from queue import Empty
@@ -273,15 +274,19 @@ def _parallel_segments(path: Path, docs: list[Document], procs: int,
     parts = _split(docs, procs * -(-chars // (PART_CHARS * procs)))  # a multiple of procs: no idle round
     with (BuildPool(min(procs, len(parts))) if pool is None else nullcontext(pool)) as used:
         futures = [used.executor.submit(_segment_of, str(path), part) for part in parts]
-        done = 0
-        while not all(f.done() for f in futures):
-            try:
-                used.queue.get(timeout=0.2)
-            except Empty:
-                continue
-            done += 1
-            if progress is not None:
-                progress(done, len(docs))
+        done, pending = 0, set(futures)
+        while pending:
+            # back as soon as the last segment is written (a wait on the progress queue alone lasted up to
+            # its timeout after the last document: the processes write their segments without ticking)
+            _, pending = wait(pending, timeout=0.2)
+            while True:
+                try:
+                    used.queue.get_nowait()
+                except Empty:
+                    break
+                done += 1
+                if progress is not None:
+                    progress(done, len(docs))
         segments = [f.result() for f in futures]
     if progress is not None and done < len(docs):
         progress(len(docs), len(docs))
