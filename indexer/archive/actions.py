@@ -172,9 +172,7 @@ def import_jsonl(data: DataDir, path: Path, visibility: str = "public", actor: s
     digest = sha256(raw)
     ahead = 0 if has_segments(data.index) else BuildPool.wanted(procs, len(raw), AUTO_PARALLEL_CHARS)
     with BuildPool(ahead, warm=True) if ahead > 1 else nullcontext() as pool:  # build processes start while it is read
-        docs = documents_from_jsonl(path, visibility)
-        if sha256(path.read_bytes()) != digest:
-            raise IngestError(f"読み込み中にファイルが変わりました: {path.name}")
+        docs = documents_from_jsonl(path, visibility, data=raw)  # the bytes hashed and kept: no second read
         if not docs:
             raise IngestError(f"取り込む発言がありません: {path.name}")
         ids = [d.id for d in docs]

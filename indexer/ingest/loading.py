@@ -63,9 +63,17 @@ def jsonable(value):
     return value
 
 
-def fingerprint(doc: Document) -> str:
-    """A hash of everything a document contributes to the index (metadata and segments)."""
-    d = jsonable(doc)
+def fingerprint(doc: Document, plain: bool = False) -> str:
+    """A hash of everything a document contributes to the index (metadata and segments).
+
+    `plain`: the document's and its segments' fields hold only strings, numbers and None (as a JSONL
+    import's do): their attribute dicts are dumped as they are (the same JSON text, keys sorted, without
+    the copies `jsonable` makes)."""
+    if plain:
+        d = dict(vars(doc))
+        d["segments"] = [vars(s) for s in doc.segments]
+    else:
+        d = jsonable(doc)
     d.pop("fingerprint", None)
     return hashlib.sha256(json.dumps(d, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
