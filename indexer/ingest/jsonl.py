@@ -220,9 +220,10 @@ def _documents(path: Path, default_visibility: str, records: Iterator[tuple[int,
         turn = parse_turn(text) if text.startswith(("○", "◯")) else None
         if turn is not None:
             name, role = name or turn.name, role or turn.role
-        doc.segments.append(Segment(order=len(doc.segments), text=text, speaker=name, speaker_role=role,
-                                    part="qa" if meeting else "report", visibility=visibility, key=rid,
-                                    speaker_reading=str(rec.get("speaker_yomi") or "")))
+        # Segment(order, text, speaker, speaker_role, part, start, end, visibility, qa, answers_to,
+        # speaker_reading, key): given by position (by keyword the call takes twice as long)
+        doc.segments.append(Segment(len(doc.segments), text, name, role, "qa" if meeting else "report", None, None,
+                                    visibility, "", None, str(rec.get("speaker_yomi") or ""), rid))
     out = []
     for doc in docs.values():
         if any(s.visibility == "members" for s in doc.segments) and all(s.visibility == "members" for s in doc.segments):
