@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.fields import KEYWORD
 
+from indexer.index import counting
 from indexer.index.counting import (
     bigram_counts,
     bigram_length,
@@ -142,8 +143,11 @@ def test_fast_counts_equal_the_analyzers(text):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("内製化をクラウドｸﾗｳﾄﾞサーバー進めたＤＸdx　 \n。、①㈱ほうじょう々ー")), max_size=60))
-def test_fast_counts_equal_the_analyzers_on_any_text(text):
+@given(st.text(alphabet=st.sampled_from(list("内製化をクラウドｸﾗｳﾄﾞサーバー進めたＤＸdx　 \n。、①㈱ほうじょう々ー本鈴方君大予")),
+               max_size=60), st.booleans())
+def test_fast_counts_equal_the_analyzers_on_any_text(text, from_nothing):
+    if from_nothing:
+        counting.forget()
     _assert_fast_path_agrees(text)
 
 
@@ -157,6 +161,55 @@ def test_term_lister_knows_only_this_modules_analyzers():
     keyword = KEYWORD(scorable=True).analyzer
     for text in ("ホウジョウ マコト ホウジョウマコト", " a\tb\r\nc  ", ""):
         assert term_lister(keyword)(text) == [t.text for t in keyword(text)]
+
+
+#: Lines whose dictionary words the fast path learns each way, in this order: from their surfaces tagged
+#: together (内製, 進める), from every word of the lattice when alone they are taken differently (a name's
+#: こうじ, 君), and from the whole line when the lattice leaves it unsure (本鈴's 鈴 once 本 and 及び are
+#: known: two words with the same ids and cost, read リン and レイ; alone, 鈴 is スズ).
+LEARNING_CASES = [
+    "内製化を進めた内製",
+    "植木こうじ君",
+    "服部ゆくお君と原田　大君",
+    "十三時に本会議の放送及び開会",
+    "十三時に本鈴及び放送",
+    "予鈴と本鈴、鈴を鳴らす",
+    "この方が担当の方です。読み方と東の方",
+]
+
+
+@pytest.mark.parametrize("text", LEARNING_CASES)
+def test_fast_path_learning_from_nothing_gives_the_analyzers_terms(text):
+    counting.forget()  # nothing learned yet
+    assert text_terms(text) == [t.text for t in japanese_analyzer()(text)]
+    assert reading_terms(text) == [t.text for t in reading_analyzer()(text)]
+    assert text_terms(text + "\n" + text) == [t.text for t in japanese_analyzer()(text)] * 2  # from what was learned
+
+
+def test_fast_path_learns_each_way():
+    counting.forget()
+    seen = []
+    learn = counting.learn_words
+
+    def spy(rows, new, all_morphs=False):
+        seen.append(all_morphs)
+        learn(rows, new, all_morphs)
+
+    parsed = []
+    kb_tagger = counting.tagger
+
+    def tagger(output="kb", all_morphs=False):
+        if output == "kb":
+            parsed.append(output)
+        return kb_tagger(output, all_morphs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(counting, "learn_words", spy)
+        mp.setattr(counting, "tagger", tagger)
+        for text in LEARNING_CASES:
+            text_terms(text)
+    assert False in seen and True in seen  # from surfaces alone, and from the lattice
+    assert parsed  # and at least one line tagged whole (本鈴)
 
 
 def test_text_terms_are_the_analyzers_tokens_in_order():

@@ -45,19 +45,77 @@ _SHORT_LINE = 64
 _LINE_CACHE_LIMIT = 50_000
 
 
+def _info(surface: str, tag: str, base: str, reading: str) -> tuple[str, str] | None:
+    """(text term, reading) of a content word, None for a stop word."""
+    base = base_form(base, surface)
+    if is_stop(tag, base):
+        return None
+    return fold_long_vowel(base.lower()), "" if reading == "*" else reading
+
+
+def _fields(line: str, n: int) -> list[str]:
+    return (line.split("\t") + [""] * n)[:n]  # a feature MeCab lacks prints nothing (and the end is stripped)
+
+
 class _Rows(dict):
-    """Tagger line → (text term, reading) of a content word, None for a stop word or an empty line (the
-    end of a chunk), analysed once."""
+    """Tagger line (`ids` format) → (text term, reading) of a content word, None for a stop word or an empty
+    line (the end of a chunk), analysed once. An unknown word's line carries its part of speech; a dictionary
+    word's line is its surface, context ids and cost (no feature read: a third of the tagging time), and its
+    analysis is learned from a tagging that prints the features (`learn_words`): a KeyError until then."""
 
     def __missing__(self, row: str) -> tuple[str, str] | None:
-        value = None
-        if row:
-            surface, tag, base, reading = (row.split("\t") + ["", "", ""])[:4]
-            base = base_form(base, surface)
-            if not is_stop(tag, base):
-                value = (fold_long_vowel(base.lower()), "" if reading == "*" else reading)
-        self[row] = value
+        surface, tag = _fields(row, 2)
+        if tag.isdigit():
+            raise KeyError(row)
+        self[row] = value = _info(surface, tag, "", "") if row else None
         return value
+
+
+def learn_words(rows: _Rows, new: list[str], all_morphs: bool = False) -> None:
+    """Remember the analysis of the dictionary words of lines `new` from a tagging of their surfaces that prints
+    the features (MeCab skips the spaces between them): the words on its path; with `all_morphs`, the words
+    of the lattice, a line only when all its words agree.
+
+    Exact: words with the same surface, context ids and cost cost the same wherever they stand, so MeCab
+    always takes the same one of them (the first it looked up), alone as in any text."""
+    text = " ".join(row.split("\t", 1)[0] for row in new)
+    found: dict[str, set] = {}
+    for line in tagger("learn", all_morphs).parse(text).split("\n"):
+        fields = _fields(line, 7)
+        row = "\t".join(fields[:4])
+        if row in rows:
+            continue
+        info = _info(fields[0], fields[4], fields[5], fields[6])
+        if all_morphs:
+            found.setdefault(row, set()).add(info)
+        else:
+            rows[row] = info
+    for row, infos in found.items():
+        if len(infos) == 1:
+            rows[row] = infos.pop()
+
+
+def _chunk_infos(chunk: str, rows: _Rows) -> list[tuple[str, str]]:
+    """The content words of one chunk, in order."""
+    lines = tagger("ids").parse(chunk).split("\n")
+    try:
+        return [info for info in map(rows.__getitem__, lines) if info is not None]
+    except KeyError:
+        pass
+    new = [row for row in dict.fromkeys(lines) if row not in rows and _fields(row, 2)[1].isdigit()]
+    learn_words(rows, new)
+    left = [row for row in new if row not in rows]  # taken differently alone: every word of the lattice
+    if left:
+        learn_words(rows, left, all_morphs=True)
+    if any(row not in rows for row in left):  # still unsure: this chunk as the analyzer tags it
+        return [info for info in (_info(*_fields(row, 4)) for row in tagger().parse(chunk).split("\n") if row)
+                if info is not None]
+    return [info for info in map(rows.__getitem__, lines) if info is not None]
+
+
+def forget() -> None:
+    """Drop what this thread's fast path remembers (lines, words, texts): it learns them again."""
+    _local.__dict__.clear()
 
 
 def _rows() -> _Rows:
@@ -80,8 +138,7 @@ def _lines() -> dict[str, list]:
 
 
 def _terms(text: str) -> tuple[list[str], list[str]]:
-    parse = tagger().parse
-    lookup = _rows().__getitem__
+    rows = _rows()
     cache = _lines()
     found: list[tuple[str, str]] = []
     body = folded(text)
@@ -90,7 +147,7 @@ def _terms(text: str) -> tuple[list[str], list[str]]:
     for chunk in lines:
         infos = cache.get(chunk) if len(chunk) <= _SHORT_LINE else None
         if infos is None:
-            infos = [info for info in map(lookup, parse(chunk).split("\n")) if info is not None]
+            infos = _chunk_infos(chunk, rows)
             if len(chunk) <= _SHORT_LINE:
                 cache[chunk] = infos
         found += infos

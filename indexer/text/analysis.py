@@ -45,15 +45,20 @@ _local = threading.local()
 _RC = Path(__file__).with_name("mecabrc")
 
 
-def tagger():
-    """This thread's tagger: unidic-lite, printing one `surface\tpos1\torthBase\tkana` line per morpheme."""
-    tagger = getattr(_local, "tagger", None)
+def tagger(output: str = "kb", all_morphs: bool = False):
+    """This thread's tagger: unidic-lite, printing one `surface\tpos1\torthBase\tkana` line per morpheme
+    (`output`: another format of `mecabrc`; `all_morphs`: every word of the lattice, not only the best path)."""
+    key = (output, all_morphs)
+    taggers = getattr(_local, "taggers", None)
+    if taggers is None:
+        taggers = _local.taggers = {}
+    tagger = taggers.get(key)
     if tagger is None:
         import fugashi
         import unidic_lite
 
-        tagger = fugashi.GenericTagger(f'-r "{_RC}" -d "{unidic_lite.DICDIR}" -Okb')
-        _local.tagger = tagger
+        tagger = fugashi.GenericTagger(f'-r "{_RC}" -d "{unidic_lite.DICDIR}" -O{output}' + (" -a" if all_morphs else ""))
+        taggers[key] = tagger
     return tagger
 
 
