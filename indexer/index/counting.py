@@ -99,7 +99,7 @@ def _chunk_infos(chunk: str, rows: _Rows) -> list[tuple[str, str]]:
     """The content words of one chunk, in order."""
     lines = tagger("ids").parse(chunk).split("\n")
     try:
-        return [info for info in map(rows.__getitem__, lines) if info is not None]
+        return list(filter(None, map(rows.__getitem__, lines)))
     except KeyError:
         pass
     new = [row for row in dict.fromkeys(lines) if row not in rows and _fields(row, 2)[1].isdigit()]
@@ -110,7 +110,7 @@ def _chunk_infos(chunk: str, rows: _Rows) -> list[tuple[str, str]]:
     if any(row not in rows for row in left):  # still unsure: this chunk as the analyzer tags it
         return [info for info in (_info(*_fields(row, 4)) for row in tagger().parse(chunk).split("\n") if row)
                 if info is not None]
-    return [info for info in map(rows.__getitem__, lines) if info is not None]
+    return list(filter(None, map(rows.__getitem__, lines)))
 
 
 def forget() -> None:
