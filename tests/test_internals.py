@@ -24,7 +24,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN, ID, TEXT, Schema
 from whoosh.filedb.filestore import RamStorage
-from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -37,6 +37,7 @@ from indexer.index.internals import (
     WhooshVersionError,
     add_terms,
     check_whoosh_version,
+    md5_hashes,
     read_numeric_column,
     read_postings,
     read_string_codes,
@@ -266,6 +267,22 @@ def test_add_terms_writes_what_one_add_per_term_writes(pairs, before):
     one.close()
     many.close()
     assert storage.files["many"] == storage.files["one"]
+
+
+@pytest.mark.parametrize("n", [1, 300, 20_000])
+def test_add_terms_hash_tables_probe_as_whoosh_does(n):
+    """Many keys: buckets of hundreds, slots taken by earlier keys (linear probing), the same file."""
+    rng = np.random.default_rng(n)
+    keys = sorted({rng.bytes(int(rng.integers(1, 9))) for _ in range(n)})
+    storage = RamStorage()
+    one, many = OrderedHashWriter(storage.create_file("one")), OrderedHashWriter(storage.create_file("many"))
+    for key in keys:
+        one.add(key, key[:3])
+    add_terms(many, keys, [k[:3] for k in keys])
+    one.close()
+    many.close()
+    assert storage.files["many"] == storage.files["one"]
+    assert md5_hashes(keys) == [md5_hash(k) for k in keys]
 
 
 def test_add_terms_refuses_keys_out_of_order():

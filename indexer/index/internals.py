@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 from array import array
+from functools import partial
+from hashlib import md5
 from pickle import dumps
 from typing import TYPE_CHECKING
 
@@ -26,7 +28,9 @@ import numpy as np
 import whoosh
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3TermInfo
 from whoosh.columns import NumericColumn, VarBytesColumn
+from whoosh.filedb.filetables import HashWriter, md5_hash
 from whoosh.filedb.filetables import _lengths as _record_lengths
+from whoosh.filedb.filetables import _pointer as _hash_pointer
 from whoosh.index import TOC
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
@@ -270,22 +274,65 @@ def term_info_records(n: int) -> np.ndarray:
     return np.zeros(n, dtype=_TERM_INFO)
 
 
+#: A hash table slot as HashWriter packs it ("!Iq": hash value, key position).
+_SLOT = np.dtype([("hash", ">u4"), ("pos", ">i8")])
+
+
+def md5_hashes(keys: list[bytes]) -> list[int]:
+    """Whoosh's `md5_hash` of every key (the digest's last four bytes, big-endian).
+
+    >>> md5_hashes([b"a"]) == [md5_hash(b"a")]
+    True
+    """
+    if not keys:
+        return []
+    digests = np.frombuffer(b"".join([md5(k, usedforsecurity=False).digest() for k in keys]), dtype=np.uint8)
+    return digests.reshape(-1, 16)[:, 12:].copy().view(">u4").ravel().tolist()
+
+
+def write_hashes(tindex) -> None:
+    """`HashWriter._write_hashes`: the 256 hash tables, each entry in the first free slot from its hash's (the
+    same probing), written a table at a time: the same bytes."""
+    dbfile, directory = tindex.dbfile, tindex.directory
+    for entries in tindex.buckets:
+        numslots = 2 * len(entries)
+        directory.append((dbfile.tell(), numslots))
+        if not numslots:
+            continue
+        table = np.zeros(numslots, dtype=_SLOT)
+        taken = [False] * numslots
+        hashes, places = [], []
+        for hashval, _ in entries:
+            slot = (hashval >> 8) % numslots
+            while taken[slot]:
+                slot = (slot + 1) % numslots
+            taken[slot] = True
+            hashes.append(hashval)
+            places.append(slot)
+        table["hash"][places] = hashes
+        table["pos"][places] = [position for _, position in entries]
+        dbfile.write(table.tobytes())
+
+
 def add_terms(tindex: OrderedHashWriter, keys: list[bytes], values: list[bytes]) -> None:
     """`tindex.add(key, value)` for every pair (an OrderedHashWriter: keys in increasing order),
-    written in one piece: the same bytes, hash buckets and key positions as one call per pair."""
+    written in one piece: the same bytes, hash buckets and key positions as one call per pair (and its hash
+    tables written at a table a time when it closes)."""
     if not keys:
         return
     if keys[0] <= tindex.lastkey:
         raise ValueError("terms must be written in increasing order")
-    pack_lengths, hashfn, buckets, positions = _record_lengths.pack, tindex.hashfn, tindex.buckets, tindex.index
+    pack_lengths, buckets, positions = _record_lengths.pack, tindex.buckets, tindex.index
+    hashes = md5_hashes(keys) if tindex.hashfn is md5_hash else [tindex.hashfn(k) for k in keys]
+    if type(tindex)._write_hashes is HashWriter._write_hashes and _hash_pointer.format == "!Iq":
+        tindex._write_hashes = partial(write_hashes, tindex)
     dbfile = tindex.dbfile
     pos = dbfile.tell()
     records: list[bytes] = []
-    for key, value in zip(keys, values, strict=True):
+    for key, value, h in zip(keys, values, hashes, strict=True):
         record = pack_lengths(len(key), len(value)) + key + value
         records.append(record)
         positions.append(pos)
-        h = hashfn(key)
         buckets[h & 255].append((h, pos))
         pos += len(record)
     dbfile.write(b"".join(records))
