@@ -16,6 +16,7 @@ from whoosh.system import emptybytes, pack_int
 from whoosh.util.numeric import byte_to_length
 
 from indexer.index.internals import add_terms, field_writer_handles, term_info_records
+from indexer.index.pickled import MAGIC, block_bytes, data_sizes
 from indexer.index.pool import FieldPostings
 
 #: Whoosh's one-byte field length code → the length it stands for.
@@ -55,9 +56,11 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     key_prefix, postfile, tindex = field_writer_handles(fw)
     fixedsize = field.format.fixed_value_size()
     # postings sorted by (term, docnum)
-    terms = fp.sorted_terms()
+    keys = sorted(fp.terms)
+    terms = fp.term_bytes(keys)
     rank = np.empty(len(terms), dtype=np.int32)
-    rank[[fp.terms[t] for t in sorted(fp.terms)]] = np.arange(len(terms), dtype=np.int32)
+    rank[np.fromiter(map(fp.terms.__getitem__, keys), dtype=np.int64, count=len(keys))] = np.arange(len(terms),
+                                                                                                   dtype=np.int32)
     tid_rank = rank[np.frombuffer(fp.tids, dtype=np.int32)]
     docs_arr = np.frombuffer(fp.docs, dtype=np.int32)
     order = np.lexsort((docs_arr, tid_rank))
@@ -90,14 +93,35 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     is_first = np.zeros(len(bstart), dtype=bool)
     is_first[first_block] = True
     is_last = np.roll(is_first, -1)
-    # the blocks, pickled as W3PostingsWriter writes them; the postings as Python lists a chunk at a time
+    # short blocks (weights None or one number, no values, not compressed) pickled with NumPy at once
+    kinds_a = np.asarray(kinds, dtype=np.int64)
+    counts_b = bend - bstart
+    fast = np.zeros(len(bstart), dtype=bool)
+    if fixedsize == 0 and WHOOSH3_HEADER_MAGIC == MAGIC and len(docs) and int(docs.max()) < 1 << 31:
+        fast = (kinds_a <= 1) & (data_sizes(deltas, bstart, counts_b, kinds_a) < COMPRESSION_MIN_SIZE)
+    fb = np.flatnonzero(fast)
+    blob, blob_ends = block_bytes(deltas[np.repeat(fast, counts_b)], docs[bend[fb] - 1],
+                                  np.cumsum(counts_b[fb]) - counts_b[fb], counts_b[fb], kinds_a[fb], w32[bstart[fb]],
+                                  np.maximum(b_maxw[fb], 0), np.asarray(minbyte)[fb], np.asarray(maxbyte)[fb],
+                                  is_first[fb], is_last[fb])
+    sizes_a = np.zeros(len(bstart), dtype=np.int64)
+    sizes_a[fb] = np.diff(blob_ends, prepend=0) - 4 * is_first[fb]
+    # the other blocks pickled as W3PostingsWriter writes them; the postings as Python lists a chunk at a time
+    slow = np.flatnonzero(~fast)
+    fast_before = np.searchsorted(fb, slow).tolist()
+    blob_ends_l = blob_ends.tolist()
+    blob_at = 0
     base = postfile.tell()
     out: list[bytes] = []
     append = out.append
-    sizes: list[int] = []
     lo_p = hi_p = 0  # the postings in the lists: [lo_p, hi_p)
-    for b0, b1, kind, last, first, mw, lo, hi in zip(bstart.tolist(), bend.tolist(), kinds, is_last.tolist(),
-                                                    is_first.tolist(), maxw, minbyte, maxbyte, strict=True):
+    for b, nf, b0, b1, kind, last, first, mw, lo, hi in zip(
+            slow.tolist(), fast_before, bstart[slow].tolist(), bend[slow].tolist(), kinds_a[slow].tolist(),
+            is_last[slow].tolist(), is_first[slow].tolist(), [maxw[i] for i in slow.tolist()],
+            [minbyte[i] for i in slow.tolist()], [maxbyte[i] for i in slow.tolist()], strict=True):
+        if nf and blob_ends_l[nf - 1] > blob_at:  # the short blocks before this one
+            append(blob[blob_at:blob_ends_l[nf - 1]])
+            blob_at = blob_ends_l[nf - 1]
         if b1 > hi_p:
             postfile.write(emptybytes.join(out))
             out.clear()
@@ -124,11 +148,12 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
         append(pack_int(-size if last else size))
         append(info)
         append(data)
-        sizes.append(size + 4)
+        sizes_a[b] = size + 4
+    append(blob[blob_at:])
     postfile.write(emptybytes.join(out))
     # the term infos, as W3TermInfo accumulates them block by block (every term has postings)
     starts = first_block
-    term_sizes = np.add.reduceat(np.asarray(sizes, dtype=np.int64), starts) + len(WHOOSH3_HEADER_MAGIC)
+    term_sizes = np.add.reduceat(sizes_a, starts) + len(WHOOSH3_HEADER_MAGIC)
     infos = term_info_records(len(terms))
     infos["weight"] = np.add.reduceat(b_wsum, starts)
     infos["df"] = counts

@@ -72,8 +72,9 @@ class FieldPostings:
             self.values.extend([emptybytes] * n)
             self._ids, self._id_docs = [], []
 
-    def sorted_terms(self) -> list[bytes]:
-        return sorted(self.terms)
+    def term_bytes(self, keys: list) -> list[bytes]:
+        """The terms `keys` (of `self.terms`, sorted) as the terms table stores them."""
+        return keys
 
     def columns(self, order: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
         """Weights and values of the postings in `order`."""
@@ -156,8 +157,8 @@ class FrequencyPostings(FieldPostings):
         self.docs.frombytes(docs.astype(np.int32).tobytes())
         self.freqs.frombytes(freqs.astype(np.int32).tobytes())
 
-    def sorted_terms(self) -> list[bytes]:
-        return [t.encode("utf-8") for t in sorted(self.terms)]  # code point order = UTF-8 byte order
+    def term_bytes(self, keys: list) -> list[bytes]:
+        return [t.encode("utf-8") for t in keys]  # code point order = UTF-8 byte order
 
     def columns(self, order: np.ndarray) -> tuple[np.ndarray, bytes]:
         freqs = np.frombuffer(self.freqs, dtype=np.int32)[order]
