@@ -29,8 +29,8 @@ def int_sizes(v: np.ndarray) -> np.ndarray:
     return np.where(v <= 0xFF, 2, np.where(v <= 0xFFFF, 3, 5))
 
 
-def _put_ints(buf: np.ndarray, at: np.ndarray, v: np.ndarray) -> None:
-    """Pickled ints `v` (0 ≤ v < 2**31) written at offsets `at` of `buf`."""
+def _put_ints(buf: np.ndarray, at: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Pickled ints `v` (0 ≤ v < 2**31) written at offsets `at` of `buf`; returns where each ends."""
     v = v.astype(np.int64)
     for op, lo, hi, width in ((ord("K"), 0, 0xFF, 1), (ord("M"), 0x100, 0xFFFF, 2), (ord("J"), 0x10000, 0x7FFFFFFF, 4)):
         sel = (v >= lo) & (v <= hi)
@@ -40,6 +40,7 @@ def _put_ints(buf: np.ndarray, at: np.ndarray, v: np.ndarray) -> None:
         buf[pos] = op
         for k in range(width):
             buf[pos + 1 + k] = (val >> (8 * k)) & 0xFF
+    return at + int_sizes(v)
 
 
 def _put_floats(buf: np.ndarray, at: np.ndarray, v: np.ndarray) -> None:
@@ -100,19 +101,13 @@ def block_bytes(deltas: np.ndarray, last_ids: np.ndarray, bstart: np.ndarray, co
     # info
     _put(buf, at, b"\x80\x02(")
     at = at + 3
-    _put_ints(buf, at, counts)
-    at = at + int_sizes(counts)
-    _put_ints(buf, at, last_ids)
-    at = at + int_sizes(last_ids)
+    at = _put_ints(buf, _put_ints(buf, at, counts), last_ids)
     _put(buf, at[mw_zero], b"K\x00")
     _put_floats(buf, at[~mw_zero], maxw[~mw_zero])
     at = at + mw_size
     _put(buf, at, b"K\x00")
     at = at + 2
-    _put_ints(buf, at, minbyte)
-    at = at + int_sizes(minbyte)
-    _put_ints(buf, at, maxbyte)
-    at = at + int_sizes(maxbyte)
+    at = _put_ints(buf, _put_ints(buf, at, minbyte), maxbyte)
     _put(buf, at, b"tq\x00.")
     at = at + 4
     # data
