@@ -115,10 +115,11 @@ def write_field(fw, fieldname: str, field, fp: FieldPostings, lengths: np.ndarra
     out: list[bytes] = []
     append = out.append
     lo_p = hi_p = 0  # the postings in the lists: [lo_p, hi_p)
+    slow_l = slow.tolist()
     for b, nf, b0, b1, kind, last, first, mw, lo, hi in zip(
-            slow.tolist(), fast_before, bstart[slow].tolist(), bend[slow].tolist(), kinds_a[slow].tolist(),
-            is_last[slow].tolist(), is_first[slow].tolist(), [maxw[i] for i in slow.tolist()],
-            [minbyte[i] for i in slow.tolist()], [maxbyte[i] for i in slow.tolist()], strict=True):
+            slow_l, fast_before, bstart[slow].tolist(), bend[slow].tolist(), kinds_a[slow].tolist(),
+            is_last[slow].tolist(), is_first[slow].tolist(), [maxw[i] for i in slow_l], [minbyte[i] for i in slow_l],
+            [maxbyte[i] for i in slow_l], strict=True):
         if nf and blob_ends_l[nf - 1] > blob_at:  # the short blocks before this one
             append(blob[blob_at:blob_ends_l[nf - 1]])
             blob_at = blob_ends_l[nf - 1]

@@ -57,6 +57,11 @@ def _fields(line: str, n: int) -> list[str]:
     return (line.split("\t") + [""] * n)[:n]  # a feature MeCab lacks prints nothing (and the end is stripped)
 
 
+def _is_dictionary_word(row: str) -> bool:
+    """Whether an `ids` line is a dictionary word's (its context ids), not an unknown word's (its part of speech)."""
+    return _fields(row, 2)[1].isdigit()
+
+
 class _Rows(dict):
     """Tagger line (`ids` format) → (text term, reading) of a content word, None for a stop word or an empty
     line (the end of a chunk), analysed once. An unknown word's line carries its part of speech; a dictionary
@@ -64,9 +69,9 @@ class _Rows(dict):
     analysis is learned from a tagging that prints the features (`learn_words`): a KeyError until then."""
 
     def __missing__(self, row: str) -> tuple[str, str] | None:
-        surface, tag = _fields(row, 2)
-        if tag.isdigit():
+        if _is_dictionary_word(row):
             raise KeyError(row)
+        surface, tag = _fields(row, 2)
         self[row] = value = _info(surface, tag, "", "") if row else None
         return value
 
@@ -102,7 +107,7 @@ def _chunk_infos(chunk: str, rows: _Rows) -> list[tuple[str, str]]:
         return list(filter(None, map(rows.__getitem__, lines)))
     except KeyError:
         pass
-    new = [row for row in dict.fromkeys(lines) if row not in rows and _fields(row, 2)[1].isdigit()]
+    new = [row for row in dict.fromkeys(lines) if row not in rows and _is_dictionary_word(row)]
     learn_words(rows, new)
     left = [row for row in new if row not in rows]  # taken differently alone: every word of the lattice
     if left:
